@@ -1,0 +1,104 @@
+//! The one place JSON responses are built.
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+/// Response body type: fully buffered, which suits JSON APIs and lets `spin-sdk` send it as is.
+pub type Body = http_body_util::Full<Bytes>;
+pub type HttpResponse = http::Response<Body>;
+
+pub const JSON: &str = "application/json";
+
+/// A JSON response with the given status.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> HttpResponse {
+    json_with_content_type(status, value, JSON)
+}
+
+/// `200 OK` with a JSON body.
+pub fn ok<T: Serialize + ?Sized>(value: &T) -> HttpResponse {
+    json(StatusCode::OK, value)
+}
+
+/// `201 Created` with a JSON body and a `Location`.
+pub fn created<T: Serialize + ?Sized>(location: &str, value: &T) -> HttpResponse {
+    let mut response = json(StatusCode::CREATED, value);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// An empty response (`204 No Content`, `304 Not Modified`, ...).
+pub fn empty(status: StatusCode) -> HttpResponse {
+    let mut response = http::Response::new(Body::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+/// A response with raw bytes and an explicit content type (HTML, CSS, ...).
+pub fn bytes(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HttpResponse {
+    let mut response = http::Response::new(Body::new(body.into()));
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+pub(crate) fn json_with_content_type<T: Serialize + ?Sized>(
+    status: StatusCode,
+    value: &T,
+    content_type: &'static str,
+) -> HttpResponse {
+    // Serialising our own types only fails on a bug (a map with non-string keys);
+    // answer 500 rather than panic inside a component.
+    let (status, body) = match serde_json::to_vec(value) {
+        Ok(body) => (status, body),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"type":"/problems/internal","title":"Internal Server Error","status":500}"#
+                .to_vec(),
+        ),
+    };
+    let mut response = http::Response::new(Body::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Reads a buffered body back; for tests and for re-serving cached responses.
+pub fn body_bytes(response: HttpResponse) -> Bytes {
+    use http_body::Body as _;
+    // `Full` yields its single frame synchronously; polling once is enough.
+    let mut body = response.into_body();
+    let waker = std::task::Waker::noop();
+    let mut context = std::task::Context::from_waker(waker);
+    match std::pin::Pin::new(&mut body).poll_frame(&mut context) {
+        std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_sets_status_type_and_body() {
+        let response = created("/api/courses/abc", &serde_json::json!({"id": "abc"}));
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["content-type"], JSON);
+        assert_eq!(response.headers()["location"], "/api/courses/abc");
+        assert_eq!(body_bytes(response).as_ref(), br#"{"id":"abc"}"#);
+    }
+
+    #[test]
+    fn empty_has_no_body() {
+        let response = empty(StatusCode::NO_CONTENT);
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert!(body_bytes(response).is_empty());
+    }
+}

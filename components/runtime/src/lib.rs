@@ -1,0 +1,9 @@
+//! Spin-facing adapters shared by components.
+//!
+//! Domain crates stay pure and natively tested; this crate is the only shared code that
+//! touches `spin-sdk`, mapping its failures to [`platform::ApiError`] once.
+
+pub mod db;
+pub mod kv;
+pub mod session;
+pub mod vars;
