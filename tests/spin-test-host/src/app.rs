@@ -1,0 +1,418 @@
+//! Loading an app from its manifest, calling its components, and the test-facing `App` API.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use wasmtime::component::InstancePre;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use crate::bindings::redis_trigger::RedisTriggerPre;
+use crate::instance::InstanceState;
+use crate::key_value::KeyValueStores;
+use crate::manifest::{FileMount, Manifest};
+use crate::outbound::AllowedHosts;
+use crate::router::{RouteMatch, Router};
+use crate::runtime_config::RuntimeConfig;
+use crate::variables::{AppVariables, ComponentVariables};
+
+/// The repository root: relative manifest and runtime-config paths given to [`App::builder`]
+/// resolve from here, so tests work from any crate.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Entry point of the test API: `App::builder("spin.toml").variable(..).start().await`.
+pub struct App;
+
+impl App {
+    pub fn builder(manifest: impl AsRef<Path>) -> AppBuilder {
+        AppBuilder {
+            manifest: workspace_root().join(manifest),
+            variables: BTreeMap::new(),
+            runtime_config: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tcp_nodelay: true,
+        }
+    }
+}
+
+/// Configures an app before [`AppBuilder::start`].
+#[must_use]
+pub struct AppBuilder {
+    manifest: PathBuf,
+    variables: BTreeMap<String, String>,
+    runtime_config: Option<PathBuf>,
+    listen: SocketAddr,
+    tcp_nodelay: bool,
+}
+
+impl AppBuilder {
+    /// Sets an application variable, overriding `SPIN_VARIABLE_<NAME>` and the manifest default.
+    pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.insert(name.into(), value.into());
+        self
+    }
+
+    /// A Spin runtime-config file (e.g. Redis-backed key-value stores).
+    pub fn runtime_config(mut self, path: impl AsRef<Path>) -> Self {
+        self.runtime_config = Some(workspace_root().join(path));
+        self
+    }
+
+    /// Where to listen; defaults to an ephemeral port on 127.0.0.1.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// TCP_NODELAY on accepted connections (default on; Spin itself leaves it off).
+    pub fn tcp_nodelay(mut self, enabled: bool) -> Self {
+        self.tcp_nodelay = enabled;
+        self
+    }
+
+    /// Loads and compiles the components, subscribes Redis triggers, and starts serving HTTP.
+    pub async fn start(self) -> Result<RunningApp> {
+        let manifest = Manifest::load(&self.manifest)?;
+        let runtime_config = match &self.runtime_config {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
+        let variables = AppVariables::resolve(&manifest.variables, &self.variables, |name| {
+            std::env::var(name).ok()
+        })
+        .with_context(|| format!("cannot start {}", self.manifest.display()))?;
+        let app = tokio::task::spawn_blocking(move || {
+            AppInner::load(&manifest, &variables, &runtime_config)
+        })
+        .await??;
+        let app = Arc::new(app);
+        let triggers = crate::redis_trigger::start(&app).await?;
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", self.listen))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = oneshot::channel();
+        let server = tokio::spawn(crate::server::serve(
+            listener,
+            Arc::clone(&app),
+            self.tcp_nodelay,
+            stopped,
+        ));
+        Ok(RunningApp {
+            addr,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            triggers,
+        })
+    }
+}
+
+/// A served app; stops serving when dropped.
+pub struct RunningApp {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    triggers: Vec<JoinHandle<()>>,
+}
+
+impl RunningApp {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port><path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url())
+    }
+
+    /// Stops accepting connections and ends in-flight work.
+    pub async fn stop(mut self) {
+        self.halt();
+        if let Some(server) = self.server.take() {
+            // The task was aborted; its outcome (cancelled) carries no information.
+            let _ = server.await;
+        }
+    }
+
+    /// Serves until the server task ends (for the command-line host).
+    pub async fn wait(mut self) -> Result<()> {
+        if let Some(server) = self.server.take() {
+            server.await?;
+        }
+        Ok(())
+    }
+
+    fn halt(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // The server may already be gone; then there is nothing to tell.
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+        for trigger in &self.triggers {
+            trigger.abort();
+        }
+    }
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// A component ready to instantiate, with its rendered configuration.
+pub struct LoadedComponent {
+    pub service: Option<ServicePre<InstanceState>>,
+    pub redis_trigger: Option<RedisTriggerPre<InstanceState>>,
+    pub variables: ComponentVariables,
+    pub allowed_hosts: Arc<AllowedHosts>,
+    pub key_value_labels: Arc<HashSet<String>>,
+    pub environment: Vec<(String, String)>,
+    pub files: Vec<ResolvedMount>,
+}
+
+/// A `files` entry as a host directory preopened at a guest path.
+pub struct ResolvedMount {
+    pub host_path: PathBuf,
+    pub guest_path: String,
+}
+
+/// A loaded app: shared by the HTTP server, the Redis triggers and every instance's hooks.
+pub struct AppInner {
+    pub engine: Engine,
+    pub components: HashMap<String, LoadedComponent>,
+    pub router: Router,
+    pub key_value: Arc<KeyValueStores>,
+    pub redis_triggers: Vec<crate::redis_trigger::Subscription>,
+    /// PostgreSQL connection pools, shared by every request as in Spin.
+    pub postgres_pools: crate::postgres::PostgresPools,
+}
+
+impl AppInner {
+    fn load(manifest: &Manifest, variables: &AppVariables, config: &RuntimeConfig) -> Result<Self> {
+        let engine = crate::engine::engine()?.clone();
+        let linker = crate::instance::linker(&engine)?;
+        let key_value = Arc::new(KeyValueStores::new(&config.key_value_store)?);
+        let http_components: HashSet<&String> = manifest
+            .http_triggers
+            .iter()
+            .map(|t| &t.component)
+            .collect();
+        let redis_components: HashSet<&String> = manifest
+            .redis_triggers
+            .iter()
+            .map(|t| &t.component)
+            .collect();
+        let mut components = HashMap::new();
+        for (id, decl) in &manifest.components {
+            key_value.check_labels(id, &decl.key_value_stores)?;
+            let source = manifest.component_source(decl);
+            let component = crate::engine::load_component(&engine, &source)?;
+            let pre: InstancePre<InstanceState> = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!("component `{id}` ({}) cannot be linked", source.display())
+                })?;
+            let service = match ServicePre::new(pre.clone()) {
+                Ok(service) => Some(service),
+                Err(error) if http_components.contains(id) => {
+                    bail!(
+                        "component `{id}` has an HTTP trigger but does not export wasi:http/handler@0.3.0: {error:#}"
+                    )
+                }
+                Err(_) => None,
+            };
+            let redis_trigger = match RedisTriggerPre::new(pre.clone()) {
+                Ok(trigger) => Some(trigger),
+                Err(error) if redis_components.contains(id) => {
+                    bail!(
+                        "component `{id}` has a Redis trigger but does not export spin:redis/inbound-redis@3.0.0: {error:#}"
+                    )
+                }
+                Err(_) => None,
+            };
+            let component_variables = ComponentVariables::render(variables, &decl.variables)
+                .with_context(|| format!("component `{id}` variables"))?;
+            let allowed = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|entry| variables.render(entry))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("component `{id}` allowed_outbound_hosts"))?;
+            let allowed_hosts = AllowedHosts::parse(allowed.iter().map(String::as_str))
+                .with_context(|| format!("component `{id}` allowed_outbound_hosts"))?;
+            let files = decl
+                .files
+                .iter()
+                .map(|mount| resolve_mount(&manifest.base_dir, mount))
+                .collect::<Result<Vec<_>>>()?;
+            components.insert(
+                id.clone(),
+                LoadedComponent {
+                    service,
+                    redis_trigger,
+                    variables: component_variables,
+                    allowed_hosts: Arc::new(allowed_hosts),
+                    key_value_labels: Arc::new(decl.key_value_stores.iter().cloned().collect()),
+                    environment: decl.environment.clone().into_iter().collect(),
+                    files,
+                },
+            );
+        }
+        let redis_triggers = manifest
+            .redis_triggers
+            .iter()
+            .map(|trigger| {
+                let address = trigger
+                    .address
+                    .as_ref()
+                    .or(manifest.redis_default_address.as_ref())
+                    .context("redis trigger without address")?;
+                Ok(crate::redis_trigger::Subscription {
+                    component: trigger.component.clone(),
+                    channel: trigger.channel.clone(),
+                    address: variables.render(address)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            engine,
+            components,
+            router: Router::new(&manifest.http_triggers),
+            key_value,
+            redis_triggers,
+            postgres_pools: crate::postgres::PostgresPools::default(),
+        })
+    }
+
+    pub fn has_component(&self, id: &str) -> bool {
+        self.components.contains_key(id)
+    }
+
+    pub fn component(&self, id: &str) -> Result<&LoadedComponent> {
+        self.components
+            .get(id)
+            .with_context(|| format!("no component `{id}` in this app"))
+    }
+
+    /// A fresh store for one instance of `component`.
+    pub fn new_store(
+        self: &Arc<Self>,
+        component: &LoadedComponent,
+    ) -> Result<Store<InstanceState>> {
+        Ok(Store::new(
+            &self.engine,
+            InstanceState::new(self, component)?,
+        ))
+    }
+
+    /// Runs one HTTP request through a fresh instance of `component`; the body is buffered.
+    pub async fn call_http<B>(
+        self: &Arc<Self>,
+        component: &str,
+        request: http::Request<B>,
+    ) -> Result<http::Response<Full<Bytes>>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let loaded = self.component(component)?;
+        let service = loaded
+            .service
+            .as_ref()
+            .with_context(|| format!("component `{component}` does not serve HTTP"))?;
+        let mut store = self.new_store(loaded)?;
+        let instance = service.instantiate_async(&mut store).await?;
+        let (request, request_io) =
+            wasmtime_wasi_http::p3::Request::from_http(store.data_mut().hooks(), request);
+        tokio::spawn(async move {
+            if let Err(error) = request_io.await {
+                tracing::debug!("request body not fully delivered: {error}");
+            }
+        });
+        let response = store
+            .run_concurrent(async |access| -> wasmtime::Result<_> {
+                let response = match instance.handle(access, request).await? {
+                    Ok(response) => response,
+                    Err(code) => {
+                        tracing::warn!("component `{component}` failed the request: {code:?}");
+                        return Ok(internal_error());
+                    }
+                };
+                let response = access.with(|store| response.into_http(store, async { Ok(()) }))?;
+                let (parts, body) = response.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map_err(|error| wasmtime::format_err!("response body: {error}"))?
+                    .to_bytes();
+                Ok(http::Response::from_parts(parts, Full::new(body)))
+            })
+            .await??;
+        Ok(response)
+    }
+
+    /// A request sent by a component to `http://<component>.spin.internal/...`.
+    pub async fn handle_chained(
+        self: &Arc<Self>,
+        component: &str,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<http::Response<Full<Bytes>>> {
+        let mut request = request;
+        let path = request.uri().path().to_string();
+        let route = RouteMatch {
+            component: component.to_string(),
+            raw_route: "/...".to_string(),
+            component_route: String::new(),
+            path_info: path,
+        };
+        let full_url = request.uri().to_string();
+        crate::server::set_spin_headers(request.headers_mut(), &route, &full_url, None);
+        Box::pin(self.call_http(component, request)).await
+    }
+}
+
+fn internal_error() -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(Bytes::from_static(b"Internal Server Error")));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+fn resolve_mount(base_dir: &Path, mount: &FileMount) -> Result<ResolvedMount> {
+    let (source, destination) = match mount {
+        FileMount::Path(path) => (path.as_str(), format!("/{}", path.trim_start_matches('/'))),
+        FileMount::Mapping {
+            source,
+            destination,
+        } => (source.as_str(), destination.clone()),
+    };
+    let host_path = base_dir.join(source);
+    if !host_path.is_dir() {
+        bail!(
+            "files entry `{source}`: only directories are supported by the test host ({} is not one)",
+            host_path.display()
+        );
+    }
+    Ok(ResolvedMount {
+        host_path,
+        guest_path: destination,
+    })
+}

@@ -1,0 +1,62 @@
+//! `spin-test-host serve`: serve a Spin app without Spin, for benchmarks and machines without it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use spin_test_host::App;
+
+#[derive(Parser)]
+#[command(version, about = "A Spin-compatible host for tests and benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app's HTTP triggers (and run its Redis triggers) until interrupted.
+    /// Application variables come from SPIN_VARIABLE_<NAME>.
+    Serve {
+        #[arg(long, default_value = "spin.toml")]
+        manifest: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        #[arg(long)]
+        runtime_config_file: Option<PathBuf>,
+        /// Leave Nagle's algorithm on for accepted connections, as Spin does.
+        #[arg(long)]
+        no_tcp_nodelay: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "spin_test_host=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve {
+        manifest,
+        listen,
+        runtime_config_file,
+        no_tcp_nodelay,
+    } = Cli::parse().command;
+    let cwd = std::env::current_dir()?;
+    let mut builder = App::builder(cwd.join(manifest))
+        .listen(listen)
+        .tcp_nodelay(!no_tcp_nodelay);
+    if let Some(file) = runtime_config_file {
+        builder = builder.runtime_config(cwd.join(file));
+    }
+    let app = builder.start().await?;
+    eprintln!("Serving http://{}", app.addr());
+    tokio::select! {
+        served = app.wait() => served,
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot wait for Ctrl-C"),
+    }
+}

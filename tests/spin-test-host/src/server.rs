@@ -1,0 +1,123 @@
+//! The HTTP front door: hyper HTTP/1.1, Spin's routing and the `spin-*` request headers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::app::AppInner;
+use crate::router::RouteMatch;
+
+/// Accepts connections until `stop` fires; dropping the task ends every connection with it.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<AppInner>,
+    tcp_nodelay: bool,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => accepted,
+        };
+        while connections.try_join_next().is_some() {}
+        let (stream, client) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!("accept failed: {error}");
+                continue;
+            }
+        };
+        if let Err(error) = stream.set_nodelay(tcp_nodelay) {
+            tracing::warn!("cannot set TCP_NODELAY: {error}");
+        }
+        let app = Arc::clone(&app);
+        connections.spawn(async move {
+            let service = service_fn(move |request| handle(Arc::clone(&app), client, request));
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!("connection from {client} ended: {error}");
+            }
+        });
+    }
+}
+
+async fn handle(
+    app: Arc<AppInner>,
+    client: SocketAddr,
+    mut request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let Some(route) = app.router.route(request.uri().path()) else {
+        return Ok(plain(StatusCode::NOT_FOUND, "Not Found"));
+    };
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let full_url = format!("http://{host}{path_and_query}");
+    match full_url.parse() {
+        Ok(uri) => *request.uri_mut() = uri,
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "Bad Request")),
+    }
+    set_spin_headers(request.headers_mut(), &route, &full_url, Some(client));
+    match app.call_http(&route.component, request).await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            tracing::error!("component `{}` failed: {error:#}", route.component);
+            Ok(plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ))
+        }
+    }
+}
+
+/// The headers Spin adds to every request it hands to a component.
+pub fn set_spin_headers(
+    headers: &mut HeaderMap,
+    route: &RouteMatch,
+    full_url: &str,
+    client: Option<SocketAddr>,
+) {
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("spin-full-url", full_url);
+    set("spin-path-info", &route.path_info);
+    set("spin-matched-route", &route.raw_route);
+    set("spin-raw-component-route", &route.raw_route);
+    set("spin-component-route", &route.component_route);
+    set("spin-base-path", "/");
+    if let Some(client) = client {
+        set("spin-client-addr", &client.to_string());
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response
+}
