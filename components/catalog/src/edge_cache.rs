@@ -1,0 +1,284 @@
+//! Cache-aside on the `catalog-cache` key-value store, with stampede protection.
+//!
+//! Entries carry their own freshness (the store has no TTL). On a miss, one request takes a
+//! short Redis lease (`SET NX PX`) and refreshes the entry; the others serve the stale copy
+//! if there is one, or poll the store briefly for the leaseholder's value before falling
+//! back to the database themselves. Cache failures never fail a request: they only cost a
+//! trip to the database.
+
+use std::future::Future;
+use std::time::Duration;
+
+use catalog_core::cache::{self, CacheEntry, CachePolicy, CacheStatus, Freshness, Invalidation};
+use platform::ApiError;
+use platform::replication::{Lsn, ReadFrom};
+use spin_sdk::key_value::Store;
+use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
+
+/// Long enough for one database round trip, short enough that a crashed leaseholder
+/// delays others only briefly.
+const LEASE_MILLIS: &str = "3000";
+/// Bounded wait for another request's refresh: at most 20 x 25 ms.
+const WAIT_ATTEMPTS: u32 = 20;
+const WAIT_STEP: Duration = Duration::from_millis(25);
+
+/// A response body and where it came from.
+pub struct Cached {
+    pub entry: CacheEntry,
+    pub status: CacheStatus,
+}
+
+pub struct EdgeCache {
+    /// `None`: every read goes to the database (cache off, or a primary read).
+    store: Option<Store>,
+    pub policy: CachePolicy,
+    /// Which database a refill may use, as the router decided.
+    pub read_from: ReadFrom,
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+impl EdgeCache {
+    /// Opens the store and reads the freshness budget from the Spin variables. A client
+    /// who must see its own write (`ReadFrom::Primary`) skips the cache: this region's copy
+    /// may predate the write until the invalidation arrives.
+    pub async fn open(read_from: ReadFrom) -> EdgeCache {
+        let defaults = CachePolicy::default();
+        let policy = CachePolicy {
+            fresh_seconds: runtime::vars::parsed_or(
+                "catalog_fresh_seconds",
+                defaults.fresh_seconds,
+            )
+            .await,
+            max_stale_seconds: runtime::vars::parsed_or(
+                "catalog_max_stale_seconds",
+                defaults.max_stale_seconds,
+            )
+            .await,
+        };
+        if read_from == ReadFrom::Primary
+            || !runtime::vars::parsed_or("catalog_cache_enabled", true).await
+        {
+            return EdgeCache {
+                store: None,
+                policy,
+                read_from,
+            };
+        }
+        let store = match Store::open(cache::STORE).await {
+            Ok(store) => Some(store),
+            Err(error) => {
+                eprintln!("catalog cache unavailable, reading through: {error:?}");
+                None
+            }
+        };
+        EdgeCache {
+            store,
+            policy,
+            read_from,
+        }
+    }
+
+    /// The primary's position after the newest catalog write this region has heard of.
+    pub async fn replica_floor(&self) -> Option<Lsn> {
+        let bytes = self.store.as_ref()?.get(cache::REPLICA_FLOOR_KEY).await.ok()??;
+        String::from_utf8(bytes).ok()?.parse().ok()
+    }
+
+    /// The current list generation of this region.
+    pub async fn generation(&self) -> String {
+        let Some(store) = &self.store else {
+            return cache::INITIAL_GENERATION.to_owned();
+        };
+        match store.get(cache::GENERATION_KEY).await {
+            Ok(Some(bytes)) => {
+                String::from_utf8(bytes).unwrap_or_else(|_| cache::INITIAL_GENERATION.to_owned())
+            }
+            _ => cache::INITIAL_GENERATION.to_owned(),
+        }
+    }
+
+    async fn read(&self, key: &str) -> Option<CacheEntry> {
+        let bytes = self.store.as_ref()?.get(key).await.ok()??;
+        CacheEntry::decode(&bytes)
+    }
+
+    async fn write(&self, key: &str, entry: &CacheEntry) {
+        if let Some(store) = &self.store
+            && let Err(error) = store.set(key, entry.encode()).await
+        {
+            eprintln!("catalog cache write failed: {error:?}");
+        }
+    }
+
+    fn fresh(&self, entry: Option<CacheEntry>) -> Option<CacheEntry> {
+        entry.filter(|entry| self.policy.freshness(entry, now_ms()) == Freshness::Fresh)
+    }
+
+    /// The cached body for `key`, or `load`'s result stored under it.
+    ///
+    /// A `load` failing with 503 (database unreachable) yields the stale copy when one is
+    /// within the maximum staleness; any other error (404, ...) passes through uncached.
+    pub async fn get_or_load<F, Fut>(&self, key: &str, load: F) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, ApiError>>,
+    {
+        if self.store.is_none() {
+            // Nothing shared to fill: coordinating refreshes would only add waiting.
+            let entry = CacheEntry::new(now_ms(), load().await?);
+            return Ok(Cached {
+                entry,
+                status: CacheStatus::Bypass,
+            });
+        }
+        let mut stale = match self.read(key).await {
+            Some(entry) => match self.policy.freshness(&entry, now_ms()) {
+                Freshness::Fresh => {
+                    return Ok(Cached {
+                        entry,
+                        status: CacheStatus::Hit,
+                    });
+                }
+                Freshness::Stale => Some(entry),
+                Freshness::Expired => None,
+            },
+            None => None,
+        };
+        let lease = Lease::acquire(key).await;
+        match &lease {
+            Lease::Busy => {
+                if let Some(entry) = stale.take() {
+                    return Ok(Cached {
+                        entry,
+                        status: CacheStatus::Stale,
+                    });
+                }
+                let waiting_since = now_ms();
+                for _ in 0..WAIT_ATTEMPTS {
+                    spin_sdk::time::sleep(WAIT_STEP).await;
+                    // The leaseholder's value is the newest there is, even with a zero budget.
+                    let written = self.read(key).await.filter(|entry| {
+                        entry.stored_at_ms >= waiting_since
+                            || self.policy.freshness(entry, now_ms()) == Freshness::Fresh
+                    });
+                    if let Some(entry) = written {
+                        return Ok(Cached {
+                            entry,
+                            status: CacheStatus::Hit,
+                        });
+                    }
+                }
+            }
+            Lease::Held(_) => {
+                // The previous leaseholder stores before releasing: look again before loading.
+                if let Some(entry) = self.fresh(self.read(key).await) {
+                    lease.release().await;
+                    return Ok(Cached {
+                        entry,
+                        status: CacheStatus::Hit,
+                    });
+                }
+            }
+            Lease::Unavailable => {}
+        }
+        let outcome = match (load().await, stale) {
+            (Ok(body), _) => {
+                let entry = CacheEntry::new(now_ms(), body);
+                self.write(key, &entry).await;
+                Ok(Cached {
+                    entry,
+                    status: CacheStatus::Miss,
+                })
+            }
+            (Err(ApiError::ServiceUnavailable { .. }), Some(entry)) => Ok(Cached {
+                entry,
+                status: CacheStatus::Stale,
+            }),
+            (Err(error), _) => Err(error),
+        };
+        lease.release().await;
+        outcome
+    }
+}
+
+/// Drops what an admin write changed in this region: the course's pages by key, every
+/// list-like entry by moving to a new generation, and raises the replica floor. (The
+/// cache-invalidator does the same in every region when the message arrives.)
+pub async fn invalidate_this_region(invalidation: &Invalidation) {
+    match Store::open(cache::STORE).await {
+        Ok(store) => apply_invalidation(&store, invalidation).await,
+        Err(error) => eprintln!("catalog cache unavailable, not invalidated: {error:?}"),
+    }
+}
+
+async fn apply_invalidation(store: &Store, invalidation: &Invalidation) {
+    for key in invalidation.detail_keys() {
+        if let Err(error) = store.delete(&key).await {
+            eprintln!("catalog cache delete failed: {error:?}");
+        }
+    }
+    if let Err(error) = store
+        .set(cache::GENERATION_KEY, cache::new_generation())
+        .await
+    {
+        eprintln!("catalog cache generation bump failed: {error:?}");
+    }
+    let current_floor = store.get(cache::REPLICA_FLOOR_KEY).await.ok().flatten();
+    if let Some(floor) = invalidation.raised_floor(current_floor.as_deref())
+        && let Err(error) = store.set(cache::REPLICA_FLOOR_KEY, floor.as_bytes()).await
+    {
+        eprintln!("catalog replica floor update failed: {error:?}");
+    }
+}
+
+/// The right to refresh one key.
+enum Lease {
+    Held(Box<(Redis, String)>),
+    /// Another request is refreshing the key.
+    Busy,
+    /// Redis is out of reach: refresh without coordination rather than fail.
+    Unavailable,
+}
+
+impl Lease {
+    async fn acquire(cache_key: &str) -> Lease {
+        let Ok(url) = runtime::vars::required("redis_url").await else {
+            return Lease::Unavailable;
+        };
+        let Ok(redis) = Redis::open(url).await else {
+            return Lease::Unavailable;
+        };
+        let key = cache::lease_key(cache_key);
+        let arguments = [key.as_str(), "1", "NX", "PX", LEASE_MILLIS]
+            .map(|argument| RedisParameter::Binary(argument.as_bytes().to_vec()));
+        match redis.execute("SET", arguments).await {
+            Ok(results)
+                if results.iter().any(
+                    |result| matches!(result, RedisResult::Status(status) if status == "OK"),
+                ) =>
+            {
+                Lease::Held(Box::new((redis, key)))
+            }
+            Ok(_) => Lease::Busy,
+            Err(error) => {
+                eprintln!("catalog cache lease unavailable: {error:?}");
+                Lease::Unavailable
+            }
+        }
+    }
+
+    async fn release(&self) {
+        if let Lease::Held(held) = self {
+            let (redis, key) = held.as_ref();
+            if let Err(error) = redis.del([key.as_str()]).await {
+                eprintln!("catalog cache lease release failed: {error:?}");
+            }
+        }
+    }
+}
