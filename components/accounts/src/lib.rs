@@ -1,0 +1,112 @@
+//! The accounts component: registration, sign-in, sign-out and the current user.
+//!
+//! Routing and I/O only: the rules (email, password, sessions, cookie, throttling) live in
+//! `accounts-core`; the session lookup other components use lives in `runtime::session`.
+
+mod sign_in;
+mod users;
+
+use accounts_core::{Endpoint, ROUTES, RegistrationRequest, SignInRequest, session_cookie};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use platform::request::MAX_JSON_BODY;
+use platform::{ApiError, HttpResponse, response};
+use spin_sdk::http::Request;
+
+#[spin_sdk::http_service]
+async fn handle(request: Request) -> HttpResponse {
+    let mut response = match route(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let ApiError::Internal(cause) = &error {
+                eprintln!("accounts: internal error: {cause}");
+            }
+            error.into_response()
+        }
+    };
+    // Every answer here is about one user (or a credential attempt): never cache it.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+async fn route(request: Request) -> Result<HttpResponse, ApiError> {
+    let (endpoint, _) = platform::routing::resolve(ROUTES, request.method(), request.uri().path())?;
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    match endpoint {
+        Endpoint::Register => {
+            let input: RegistrationRequest = read_json(&headers, body).await?;
+            register(input).await
+        }
+        Endpoint::SignIn => {
+            let input: SignInRequest = read_json(&headers, body).await?;
+            sign_in::sign_in(&headers, input).await
+        }
+        Endpoint::SignOut => sign_in::sign_out(&headers).await,
+        Endpoint::Me => me(&headers).await,
+    }
+}
+
+/// `POST /api/accounts`: 201 with the new student, 409 when the email is taken.
+async fn register(input: RegistrationRequest) -> Result<HttpResponse, ApiError> {
+    let registration = input.validate()?;
+    let password_hash = registration.password.hash().map_err(ApiError::internal)?;
+    let db = runtime::db::connect().await?;
+    match users::insert_student(&db, &registration, &password_hash).await? {
+        Some(user) => Ok(response::json(StatusCode::CREATED, &user)),
+        None => Err(ApiError::Conflict {
+            kind: "email-taken",
+            detail: "an account with this email already exists".into(),
+        }),
+    }
+}
+
+/// `GET /api/me`: the signed-in user, read fresh from the database. Re-sends the cookie so
+/// its `Max-Age` follows the session's sliding expiry.
+async fn me(headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
+    let session = runtime::session::require_user(headers).await?;
+    let db = runtime::db::connect().await?;
+    let Some(user) = users::find_by_id(&db, session.user_id).await? else {
+        // The account is gone: its session must not outlive it.
+        sign_in::end_session(headers).await?;
+        return Err(ApiError::Unauthorized);
+    };
+    let mut response = response::ok(&user);
+    if let Some(id) = session_cookie::session_id(headers) {
+        let now = runtime::session::unix_now()?;
+        sign_in::set_cookie(
+            &mut response,
+            &session_cookie::issue(&id, session.remaining_secs(now)),
+        );
+    }
+    Ok(response)
+}
+
+/// Reads a JSON body of at most [`MAX_JSON_BODY`] bytes: 415 for another content type, 413
+/// when larger (declared or streamed), 400 when it does not parse.
+async fn read_json<T, B>(headers: &HeaderMap, body: B) -> Result<T, ApiError>
+where
+    T: serde::de::DeserializeOwned,
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    platform::request::require_json(headers)?;
+    platform::request::check_length(headers, MAX_JSON_BODY)?;
+    let bytes = Limited::new(body, MAX_JSON_BODY)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge {
+                    limit: MAX_JSON_BODY,
+                }
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {error}"))
+            }
+        })?
+        .to_bytes();
+    platform::request::json_body(headers, &bytes, MAX_JSON_BODY)
+}
