@@ -1,0 +1,159 @@
+//! `/api/cart`: the cart of the signed-in user or, before login, of the visitor holding
+//! the `cp_cart` cookie. Stored in key-value (ids only); every answer is priced fresh
+//! from the catalog tables, dropping courses no longer on sale or already owned.
+
+mod owner;
+
+use commerce_core::Money;
+use commerce_core::cart::{CartError, StoredCart};
+use commerce_core::routes::{CART_ROUTES, CartEndpoint};
+use commerce_core::views::{CartLine, CartView, problems};
+use http::{HeaderValue, StatusCode, header};
+use platform::{ApiError, HttpResponse, PathParams, response, routing};
+use spin_sdk::http::Request;
+use uuid::Uuid;
+
+use commerce_runtime::catalog;
+use owner::Owner;
+
+#[spin_sdk::http_service]
+async fn handle(request: Request) -> HttpResponse {
+    let (parts, _body) = request.into_parts();
+    let mut response = match serve(&parts).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let ApiError::Internal(detail) = &error {
+                eprintln!("cart: {detail}");
+            }
+            error.into_response()
+        }
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {
+    let (endpoint, params) = routing::resolve(CART_ROUTES, &parts.method, parts.uri.path())?;
+    let now = runtime::session::unix_now()?;
+    let store = commerce_runtime::carts::open().await?;
+    let owner = Owner::identify(&parts.headers, &store, now).await?;
+    let mut cart = commerce_runtime::carts::load(&store, owner.cart, now).await?;
+    let response = match endpoint {
+        CartEndpoint::Get => {
+            let db = runtime::db::connect().await?;
+            let view = priced(&db, &owner, &mut cart).await?;
+            if view.pruned {
+                commerce_runtime::carts::save(&store, owner.cart, &cart).await?;
+            }
+            response::ok(&view.cart)
+        }
+        CartEndpoint::PutItem => {
+            let course_id = course_id(&params)?;
+            let db = runtime::db::connect().await?;
+            check_purchasable(&db, &owner, course_id).await?;
+            cart.add(course_id, now)
+                .map_err(|CartError::Full| problems::cart_full())?;
+            let view = priced(&db, &owner, &mut cart).await?;
+            commerce_runtime::carts::save(&store, owner.cart, &cart).await?;
+            response::ok(&view.cart)
+        }
+        CartEndpoint::DeleteItem => {
+            let course_id = course_id(&params)?;
+            cart.remove(course_id, now);
+            let db = runtime::db::connect().await?;
+            let view = priced(&db, &owner, &mut cart).await?;
+            commerce_runtime::carts::save(&store, owner.cart, &cart).await?;
+            response::ok(&view.cart)
+        }
+        CartEndpoint::Clear => {
+            commerce_runtime::carts::clear(&store, owner.cart).await?;
+            response::empty(StatusCode::NO_CONTENT)
+        }
+    };
+    Ok(owner.with_cookie(response))
+}
+
+fn course_id(params: &PathParams) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(params.require("course_id")?)
+        .map_err(|_| ApiError::invalid("course_id", "must be a UUID"))
+}
+
+/// Refuses unknown (404), unpublished (422) and already-owned (409) courses.
+async fn check_purchasable(
+    db: &spin_sdk::pg::Connection,
+    owner: &Owner,
+    course_id: Uuid,
+) -> Result<(), ApiError> {
+    let courses = catalog::courses(db, &[course_id]).await?;
+    let Some(course) = courses.first() else {
+        return Err(ApiError::not_found(format!("no course {course_id}")));
+    };
+    if !course.published {
+        return Err(problems::course_unavailable(course_id));
+    }
+    if let Some(user_id) = owner.user_id
+        && !catalog::owned(db, user_id, &[course_id]).await?.is_empty()
+    {
+        return Err(problems::course_already_owned(course_id));
+    }
+    Ok(())
+}
+
+struct Priced {
+    cart: CartView,
+    /// Lines were dropped from the stored cart (course withdrawn or bought meanwhile).
+    pruned: bool,
+}
+
+async fn priced(
+    db: &spin_sdk::pg::Connection,
+    owner: &Owner,
+    cart: &mut StoredCart,
+) -> Result<Priced, ApiError> {
+    if cart.is_empty() {
+        return Ok(Priced {
+            cart: CartView {
+                items: Vec::new(),
+                total: Money::zero(commerce_core::money::DEFAULT_CURRENCY),
+                count: 0,
+            },
+            pruned: false,
+        });
+    }
+    let courses = catalog::courses(db, &cart.course_ids).await?;
+    let owned = match owner.user_id {
+        Some(user_id) => catalog::owned(db, user_id, &cart.course_ids).await?,
+        None => Vec::new(),
+    };
+    let on_sale = |id: Uuid| {
+        !owned.contains(&id)
+            && courses
+                .iter()
+                .any(|course| course.id == id && course.published)
+    };
+    let pruned = cart.retain(on_sale);
+    let items: Vec<CartLine> = cart
+        .course_ids
+        .iter()
+        .filter_map(|id| courses.iter().find(|course| course.id == *id))
+        .map(|course| CartLine {
+            course_id: course.id,
+            slug: course.slug.clone(),
+            title: course.title.clone(),
+            price: course.price.clone(),
+        })
+        .collect();
+    let total = Money::sum(items.iter().map(|line| &line.price))
+        .map_err(|_| problems::mixed_currencies())?;
+    Ok(Priced {
+        cart: CartView {
+            count: items.len(),
+            items,
+            total,
+        },
+        pruned,
+    })
+}

@@ -1,0 +1,90 @@
+//! Whose cart a request addresses, and the `cp_cart` cookie of anonymous carts.
+//!
+//! A signed-in request uses the user's cart; if it still carries a visitor cookie, the
+//! visitor's cart is merged in once (first signed-in access after login) and the cookie
+//! cleared. A visitor without a cookie gets a fresh random token, set on the response.
+
+use commerce_core::cart::{ANONYMOUS_CART_COOKIE, CartOwner, INACTIVITY_EXPIRY_SECS};
+use http::{HeaderMap, HeaderValue, header};
+use platform::{ApiError, HttpResponse};
+use spin_sdk::key_value::Store;
+use uuid::Uuid;
+
+pub struct Owner {
+    pub cart: CartOwner,
+    pub user_id: Option<Uuid>,
+    /// `Set-Cookie` to send: a new visitor token, or clearing a merged one.
+    set_cookie: Option<String>,
+}
+
+impl Owner {
+    pub async fn identify(headers: &HeaderMap, store: &Store, now: i64) -> Result<Self, ApiError> {
+        let visitor = visitor_token(headers);
+        let Some(session) = runtime::session::current(headers).await? else {
+            return Ok(match visitor {
+                Some(token) => Self {
+                    cart: CartOwner::Anonymous(token),
+                    user_id: None,
+                    set_cookie: None,
+                },
+                None => {
+                    let token = Uuid::now_v7();
+                    Self {
+                        cart: CartOwner::Anonymous(token),
+                        user_id: None,
+                        set_cookie: Some(cookie(&token.to_string(), INACTIVITY_EXPIRY_SECS)),
+                    }
+                }
+            });
+        };
+        let user = CartOwner::User(session.user_id);
+        let mut set_cookie = None;
+        if let Some(token) = visitor {
+            let anonymous = CartOwner::Anonymous(token);
+            let visitor_cart = commerce_runtime::carts::load(store, anonymous, now).await?;
+            if !visitor_cart.is_empty() {
+                let mut user_cart = commerce_runtime::carts::load(store, user, now).await?;
+                user_cart.merge(&visitor_cart, now);
+                commerce_runtime::carts::save(store, user, &user_cart).await?;
+            }
+            commerce_runtime::carts::clear(store, anonymous).await?;
+            set_cookie = Some(cookie("", 0));
+        }
+        Ok(Self {
+            cart: user,
+            user_id: Some(session.user_id),
+            set_cookie,
+        })
+    }
+
+    pub fn with_cookie(&self, mut response: HttpResponse) -> HttpResponse {
+        if let Some(value) = &self.set_cookie
+            && let Ok(value) = HeaderValue::from_str(value)
+        {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    }
+}
+
+fn visitor_token(headers: &HeaderMap) -> Option<Uuid> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == ANONYMOUS_CART_COOKIE)
+        .and_then(|cookie| Uuid::parse_str(cookie.value()).ok())
+}
+
+fn cookie(value: &str, max_age_secs: i64) -> String {
+    cookie::Cookie::build((ANONYMOUS_CART_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build()
+        .to_string()
+}

@@ -1,0 +1,87 @@
+//! Checkout, orders, enrollments and the outbox relay (see `checkout` for the money path).
+
+mod checkout;
+mod config;
+mod events;
+mod orders;
+mod provider;
+mod relay;
+
+use commerce_core::routes::{CHECKOUT_ROUTES, CheckoutEndpoint};
+use commerce_core::views::Items;
+use http::{HeaderValue, header};
+use platform::{ApiError, HttpResponse, PathParams, response, routing};
+use spin_sdk::http::Request;
+use spin_sdk::http::body::IncomingBodyExt;
+use uuid::Uuid;
+
+#[spin_sdk::http_service]
+async fn handle(request: Request) -> HttpResponse {
+    let mut response = match serve(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let ApiError::Internal(detail) = &error {
+                eprintln!("checkout: {detail}");
+            }
+            error.into_response()
+        }
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+async fn serve(request: Request) -> Result<HttpResponse, ApiError> {
+    let (parts, body) = request.into_parts();
+    let (endpoint, params) = routing::resolve(CHECKOUT_ROUTES, &parts.method, parts.uri.path())?;
+    match endpoint {
+        CheckoutEndpoint::Checkout => {
+            platform::request::check_length(&parts.headers, platform::request::MAX_JSON_BODY)?;
+            let body = body
+                .bytes()
+                .await
+                .map_err(|_| ApiError::bad_request("could not read the request body"))?;
+            checkout::checkout(&parts, &body).await
+        }
+        CheckoutEndpoint::ListOrders => {
+            let session = runtime::session::require_user(&parts.headers).await?;
+            let db = runtime::db::connect().await?;
+            let items = orders::list(&db, session.user_id, None).await?;
+            Ok(response::ok(&Items { items }))
+        }
+        CheckoutEndpoint::GetOrder => {
+            let session = runtime::session::require_user(&parts.headers).await?;
+            let order_id = order_id(&params)?;
+            let db = runtime::db::connect().await?;
+            Ok(response::ok(
+                &orders::get(&db, session.user_id, order_id).await?,
+            ))
+        }
+        CheckoutEndpoint::ListEnrollments => {
+            let session = runtime::session::require_user(&parts.headers).await?;
+            let db = runtime::db::connect().await?;
+            let items = orders::enrollments(&db, session.user_id).await?;
+            Ok(response::ok(&Items { items }))
+        }
+        CheckoutEndpoint::RelayOutbox => {
+            runtime::session::require_admin(&parts.headers).await?;
+            let db = runtime::db::connect().await?;
+            let config = config::Config::load().await?;
+            Ok(response::ok(&relay::run(&db, &config).await?))
+        }
+        CheckoutEndpoint::ListDeadLetters => {
+            runtime::session::require_admin(&parts.headers).await?;
+            let db = runtime::db::connect().await?;
+            let items = orders::dead_letters(&db).await?;
+            Ok(response::ok(&Items { items }))
+        }
+    }
+}
+
+/// An order id in the path; a malformed one is as absent as someone else's order.
+fn order_id(params: &PathParams) -> Result<Uuid, ApiError> {
+    let raw = params.require("id")?;
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("no order {raw}")))
+}

@@ -1,0 +1,123 @@
+//! The outbox relay: re-delivers `order.paid` events whose order is still `paid` (no
+//! enrollment recorded) once they are due, with exponential backoff, and dead-letters
+//! them after the maximum number of attempts. Runs from `POST /api/admin/outbox/relay`
+//! (for a cron) and opportunistically from checkout traffic.
+
+use commerce_core::event::OrderPaid;
+use commerce_core::relay::RelayDecision;
+use commerce_core::views::RelayReport;
+use commerce_runtime::rows;
+use platform::ApiError;
+use spin_sdk::pg::Connection;
+
+use crate::config::Config;
+use crate::events::{self, Delivery};
+
+/// Events handled per run; a backlog drains over successive runs.
+const BATCH: i64 = 100;
+/// While one run works on an event, concurrent runs skip it for this long.
+const CLAIM_SECS: i64 = 60;
+
+/// Claims due events in one statement (`SKIP LOCKED` keeps concurrent runs apart).
+const CLAIM_DUE: &str = "
+UPDATE outbox ob
+SET next_attempt_at = (now() AT TIME ZONE 'utc') + $2::bigint * interval '1 second'
+WHERE ob.event_id IN (
+    SELECT o.event_id FROM outbox o JOIN orders ord ON ord.id = o.order_id
+    WHERE ord.status = 'paid'
+      AND o.dead_lettered_at IS NULL
+      AND o.next_attempt_at <= (now() AT TIME ZONE 'utc')
+      AND NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = o.event_id)
+    ORDER BY o.next_attempt_at
+    LIMIT $1::bigint
+    FOR UPDATE OF o SKIP LOCKED
+)
+RETURNING ob.event_id::text AS event_id, ob.payload::text AS payload, ob.attempts";
+
+const DEAD_LETTER: &str = "
+WITH given_up AS (
+    UPDATE outbox SET dead_lettered_at = (now() AT TIME ZONE 'utc'), last_error = $2::text
+    WHERE event_id = $1::text::uuid AND dead_lettered_at IS NULL
+    RETURNING payload::text AS payload
+)
+INSERT INTO dead_letters (source, payload, reason)
+SELECT 'outbox', payload, $2::text FROM given_up";
+
+pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiError> {
+    let due = db
+        .query(CLAIM_DUE, &[BATCH.into(), CLAIM_SECS.into()])
+        .await
+        .map_err(runtime::db::query_error)?
+        .collect()
+        .await
+        .map_err(runtime::db::query_error)?;
+    let mut report = RelayReport::default();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let redis = events::connect(&config.redis_url).await;
+    for row in &due {
+        let attempts: i32 = rows::get(row, "attempts")?;
+        let payload: String = rows::get(row, "payload")?;
+        let event_id: String = rows::get(row, "event_id")?;
+        let event = match OrderPaid::parse(payload.as_bytes()) {
+            Ok(event) => event,
+            Err(error) => {
+                dead_letter(
+                    db,
+                    &event_id,
+                    &format!("outbox payload unreadable: {error}"),
+                )
+                .await?;
+                report.dead_lettered += 1;
+                continue;
+            }
+        };
+        match config.relay.decide(attempts) {
+            RelayDecision::DeadLetter => {
+                let reason = format!("not processed after {attempts} publications");
+                dead_letter(db, &event_id, &reason).await?;
+                report.dead_lettered += 1;
+            }
+            RelayDecision::Republish { retry_in_secs } => {
+                let result =
+                    events::deliver(db, config.enrollment_mode, redis.as_ref(), &event).await;
+                match &result {
+                    Ok(Delivery::Published) => report.republished += 1,
+                    Ok(Delivery::EnrolledDirectly) => report.enrolled_directly += 1,
+                    Err(error) => eprintln!("relay: event {event_id} not delivered: {error}"),
+                }
+                events::record_attempt(db, &event, &result, retry_in_secs).await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<(), ApiError> {
+    db.execute(DEAD_LETTER, &[rows::text(event_id), rows::text(reason)])
+        .await
+        .map(drop)
+        .map_err(runtime::db::query_error)
+}
+
+/// Runs the relay if this region's lease is free: at most once per
+/// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: the
+/// caller's request has already succeeded.
+pub async fn opportunistic(db: &Connection, config: &Config) {
+    let Some(redis) = events::connect(&config.redis_url).await else {
+        return;
+    };
+    let key = format!("outbox-relay-lease:{}", config.region);
+    let millis = config.relay_interval_secs.max(1).saturating_mul(1000);
+    if !events::acquire_lease(&redis, &key, millis).await {
+        return;
+    }
+    match run(db, config).await {
+        Ok(report) if report != RelayReport::default() => {
+            eprintln!("opportunistic relay: {report:?}")
+        }
+        Ok(_) => {}
+        Err(error) => eprintln!("opportunistic relay failed: {error}"),
+    }
+}
