@@ -1,0 +1,261 @@
+//! Gateway duties shared by every response: request ids, CORS, security headers,
+//! `server-timing`, and the one JSON log line per request.
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use serde::Serialize;
+
+pub const REQUEST_ID: &str = "x-request-id";
+pub const SERVED_BY: &str = "x-served-by";
+pub const SERVER_TIMING: &str = "server-timing";
+
+/// Keeps a client's request id when it is short and made of safe characters (it is logged
+/// and echoed, so nothing that could forge log lines or headers), else makes a UUIDv7.
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            (1..=128).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// Cross-origin policy: only listed origins, with credentials (the session is a cookie).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    allowed_origins: Vec<String>,
+}
+
+const CORS_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+const CORS_HEADERS: &str = "content-type, idempotency-key, if-none-match, x-request-id";
+const CORS_MAX_AGE_SECS: &str = "600";
+
+impl Cors {
+    /// Parses a comma-separated origin list (`https://shop.example, http://localhost:3000`).
+    pub fn parse(list: &str) -> Self {
+        Self {
+            allowed_origins: list
+                .split(',')
+                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+        }
+    }
+
+    fn allowed<'h>(&self, request: &'h HeaderMap) -> Option<&'h HeaderValue> {
+        let origin = request.get(header::ORIGIN)?;
+        let text = origin.to_str().ok()?;
+        self.allowed_origins
+            .iter()
+            .any(|allowed| allowed == text)
+            .then_some(origin)
+    }
+
+    /// Whether this is a preflight the router answers itself.
+    pub fn is_preflight(method: &Method, request: &HeaderMap) -> bool {
+        method == Method::OPTIONS
+            && request.contains_key(header::ORIGIN)
+            && request.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    }
+
+    /// Adds CORS headers for an allowed origin; others get none, so browsers refuse.
+    pub fn apply(&self, request: &HeaderMap, preflight: bool, response: &mut HeaderMap) {
+        response.append(header::VARY, HeaderValue::from_static("Origin"));
+        let Some(origin) = self.allowed(request) else {
+            return;
+        };
+        response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        response.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        if preflight {
+            response.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static(CORS_METHODS),
+            );
+            response.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(CORS_HEADERS),
+            );
+            response.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static(CORS_MAX_AGE_SECS),
+            );
+        } else {
+            response.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("x-request-id, x-served-by, server-timing, retry-after"),
+            );
+        }
+    }
+}
+
+/// Defaults for every response; a component's own value (a page's CSP, say) wins.
+pub fn add_security_headers(response: &mut HeaderMap) {
+    let defaults: [(HeaderName, &'static str); 5] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ),
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+    ];
+    for (name, value) in defaults {
+        response
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+}
+
+/// One `server-timing` metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timing {
+    pub name: &'static str,
+    pub millis: f64,
+    pub description: Option<String>,
+}
+
+/// Formats metrics as a `server-timing` value: `router;dur=0.4, upstream;dur=3.1;desc="eu-west"`.
+pub fn server_timing(metrics: &[Timing]) -> String {
+    metrics
+        .iter()
+        .map(|metric| {
+            let mut text = format!("{};dur={:.1}", metric.name, metric.millis);
+            if let Some(description) = &metric.description {
+                let safe: String = description
+                    .chars()
+                    .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+                    .collect();
+                text.push_str(&format!(";desc=\"{safe}\""));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The structured log line written to stderr for each request. No cookies, no
+/// credentials, no client address: the country is enough to explain a routing decision.
+#[derive(Debug, Serialize)]
+pub struct LogLine<'a> {
+    pub request_id: &'a str,
+    pub region: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub served_by: &'a str,
+    pub route: &'a str,
+    pub reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<&'a str>,
+    pub location_source: &'a str,
+    pub attempts: u32,
+    pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+}
+
+impl LogLine<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &'static str, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).expect("value"));
+        headers
+    }
+
+    #[test]
+    fn keeps_a_safe_request_id_and_replaces_others_with_uuid_v7() {
+        assert_eq!(request_id(&with(REQUEST_ID, "abc-123")), "abc-123");
+        let generated = request_id(&with(REQUEST_ID, "evil\"} {\"x"));
+        let parsed = uuid::Uuid::parse_str(&generated).expect("uuid");
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+        let too_long = "a".repeat(129);
+        assert_ne!(request_id(&with(REQUEST_ID, &too_long)), too_long);
+    }
+
+    #[test]
+    fn cors_answers_only_listed_origins() {
+        let cors = Cors::parse("https://shop.example, http://localhost:3000/");
+        let mut request = with("origin", "http://localhost:3000");
+        request.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("POST"),
+        );
+        assert!(Cors::is_preflight(&Method::OPTIONS, &request));
+        let mut response = HeaderMap::new();
+        cors.apply(&request, true, &mut response);
+        assert_eq!(
+            response["access-control-allow-origin"],
+            "http://localhost:3000"
+        );
+        assert_eq!(response["access-control-allow-credentials"], "true");
+        assert!(response.contains_key("access-control-allow-methods"));
+
+        let mut refused = HeaderMap::new();
+        cors.apply(&with("origin", "https://evil.example"), false, &mut refused);
+        assert!(!refused.contains_key("access-control-allow-origin"));
+        assert_eq!(refused["vary"], "Origin");
+    }
+
+    #[test]
+    fn security_headers_do_not_override_the_components() {
+        let mut response = with("content-security-policy", "default-src 'self'");
+        add_security_headers(&mut response);
+        assert_eq!(response["content-security-policy"], "default-src 'self'");
+        assert_eq!(response["x-content-type-options"], "nosniff");
+    }
+
+    #[test]
+    fn server_timing_lists_metrics_with_safe_descriptions() {
+        let value = server_timing(&[
+            Timing {
+                name: "router",
+                millis: 0.44,
+                description: None,
+            },
+            Timing {
+                name: "upstream",
+                millis: 3.06,
+                description: Some("eu-\"west".into()),
+            },
+        ]);
+        assert_eq!(value, "router;dur=0.4, upstream;dur=3.1;desc=\"eu-west\"");
+        assert!(HeaderValue::from_str(&value).is_ok());
+    }
+
+    #[test]
+    fn reads_cookies_among_others() {
+        let headers = with("cookie", "a=1; cp_region=eu-west");
+        assert_eq!(cookie(&headers, "cp_region").as_deref(), Some("eu-west"));
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+}

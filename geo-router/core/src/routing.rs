@@ -1,0 +1,462 @@
+//! The routing decision: which region serves a request, in which order to try regions,
+//! which local component handles a path, and what a forwarded request carries.
+
+use http::{HeaderMap, HeaderName, Method, header};
+
+use crate::geo::Coordinates;
+use crate::health::Status;
+use crate::topology::{Region, Topology};
+
+/// Names the regions a forwarded request went through; a router serves such a request
+/// itself and never forwards it again (at most one hop).
+pub const HOP_HEADER: &str = "x-cp-hop";
+/// Shared secret proving a hop came from one of our routers (when `hop_secret` is set),
+/// so clients cannot use the hop header to skip routing and rate limits.
+pub const HOP_SECRET_HEADER: &str = "x-cp-hop-secret";
+/// Cookie remembering the cart's home region (carts live in a region's key-value store).
+pub const CART_HOME_COOKIE: &str = "cp_cart_region";
+/// How many regions one request may try: the chosen one and the next-nearest.
+pub const MAX_ATTEMPTS: u32 = 2;
+
+/// What kind of request this is, for data affinity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// `/health` and `/alive`: about this region, answered here.
+    Gateway,
+    /// Changes to accounts, sessions, orders, admin data: served next to the primary.
+    Write,
+    /// Cart operations and checkout (which reads the cart): served by the cart's home region.
+    Cart,
+    /// Everything else: nearest region, replica unless the client must see its writes.
+    Read,
+}
+
+impl RouteClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::Write => "write",
+            Self::Cart => "cart",
+            Self::Read => "read",
+        }
+    }
+}
+
+/// Path prefixes whose non-safe methods change primary data.
+const WRITE_PREFIXES: [&str; 6] = [
+    "/api/accounts",
+    "/api/session",
+    "/api/checkout",
+    "/api/admin",
+    "/api/courses",
+    "/api/orders",
+];
+
+/// Carts live in their home region's key-value store, so checkout, which turns the cart
+/// into an order, runs there too (it reaches the PostgreSQL primary from any region).
+const CART_PREFIXES: [&str; 2] = ["/api/cart", "/api/checkout"];
+
+fn has_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+pub fn classify(method: &Method, path: &str) -> RouteClass {
+    if path == "/health" || path == "/alive" {
+        return RouteClass::Gateway;
+    }
+    if CART_PREFIXES.iter().any(|prefix| has_prefix(path, prefix)) {
+        return RouteClass::Cart;
+    }
+    if writes_primary(method, path) {
+        return RouteClass::Write;
+    }
+    RouteClass::Read
+}
+
+/// Whether the request changes PostgreSQL data: it must read from the primary, and its
+/// response carries the client's new consistency token.
+pub fn writes_primary(method: &Method, path: &str) -> bool {
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    !safe && WRITE_PREFIXES.iter().any(|prefix| has_prefix(path, prefix))
+}
+
+/// Why the first region was chosen; logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Local,
+    Nearest,
+    Primary,
+    CartHome,
+    Hop,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Nearest => "nearest",
+            Self::Primary => "primary",
+            Self::CartHome => "cart-home",
+            Self::Hop => "hop",
+        }
+    }
+}
+
+/// Regions to try in order (the first is the choice, the rest are fallbacks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan<'t> {
+    pub regions: Vec<&'t Region>,
+    pub reason: Reason,
+}
+
+/// Chooses regions for a request. `status` reports each region's health; this region is
+/// always usable (it is running this code). Unknown client locations count as local.
+pub fn plan<'t>(
+    topology: &'t Topology,
+    class: RouteClass,
+    client: Option<Coordinates>,
+    cart_home: Option<&str>,
+    status: impl Fn(&str) -> Status,
+) -> Plan<'t> {
+    let local = topology.local();
+    if class == RouteClass::Gateway {
+        return Plan {
+            regions: vec![local],
+            reason: Reason::Local,
+        };
+    }
+    let usable =
+        |region: &Region| region.name == local.name || status(&region.name) != Status::Down;
+    let by_distance = topology.by_distance(client.unwrap_or_else(|| local.coordinates()));
+    let preferred = match class {
+        RouteClass::Write => Some((topology.primary(), Reason::Primary)),
+        RouteClass::Cart => cart_home
+            .and_then(|name| topology.region(name))
+            .map(|region| (region, Reason::CartHome)),
+        RouteClass::Read | RouteClass::Gateway => None,
+    }
+    .filter(|(region, _)| usable(region));
+    let mut regions: Vec<&Region> = preferred.iter().map(|(region, _)| *region).collect();
+    for region in by_distance {
+        if usable(region) && !regions.iter().any(|chosen| chosen.name == region.name) {
+            regions.push(region);
+        }
+    }
+    let reason = match preferred {
+        Some((_, reason)) => reason,
+        None if regions.first().is_some_and(|r| r.name == local.name) => Reason::Local,
+        None => Reason::Nearest,
+    };
+    Plan { regions, reason }
+}
+
+/// A second region may only be tried when repeating the request cannot do anything twice.
+pub fn retry_is_safe(method: &Method, headers: &HeaderMap) -> bool {
+    matches!(*method, Method::GET | Method::HEAD) || headers.contains_key("idempotency-key")
+}
+
+/// What the hop header of an incoming request says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hop {
+    /// A client request: route it.
+    Edge,
+    /// Forwarded by another region's router: serve it here.
+    From(String),
+    /// It already passed through this region, or through more regions than allowed.
+    Loop(String),
+}
+
+pub fn hop(headers: &HeaderMap, local: &str) -> Hop {
+    let path: Vec<&str> = headers
+        .get_all(HOP_HEADER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    match path.as_slice() {
+        [] => Hop::Edge,
+        [from] if *from != local => Hop::From((*from).to_owned()),
+        _ => Hop::Loop(path.join(", ")),
+    }
+}
+
+/// Request headers never passed on: hop-by-hop headers, the platform's own `spin-*`
+/// headers, and headers only a router may set.
+pub fn is_internal_header(name: &HeaderName) -> bool {
+    let text = name.as_str();
+    text.starts_with("spin-")
+        || text.starts_with("x-cp-")
+        || text == crate::consistency::READ_FROM_HEADER
+        || name == header::HOST
+        || is_hop_by_hop(name)
+}
+
+/// Headers about one connection (RFC 9110 §7.6.1), never forwarded in either direction.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    [
+        header::CONNECTION.as_str(),
+        "keep-alive",
+        header::TRANSFER_ENCODING.as_str(),
+        header::TE.as_str(),
+        header::TRAILER.as_str(),
+        header::UPGRADE.as_str(),
+        header::PROXY_AUTHORIZATION.as_str(),
+        header::PROXY_AUTHENTICATE.as_str(),
+        "proxy-connection",
+    ]
+    .contains(&name.as_str())
+}
+
+/// Which local component serves a path: the longest matching prefix, by whole segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentTable {
+    routes: Vec<(String, String)>,
+}
+
+impl Default for ComponentTable {
+    fn default() -> Self {
+        let routes = [
+            ("/api/courses", "catalog"),
+            ("/api/categories", "catalog"),
+            ("/api/openapi.json", "catalog"),
+            ("/api/accounts", "accounts"),
+            ("/api/session", "accounts"),
+            ("/api/me", "accounts"),
+            ("/api/me/enrollments", "checkout"),
+            ("/api/cart", "cart"),
+            ("/api/checkout", "checkout"),
+            ("/api/orders", "checkout"),
+            ("/api/admin", "checkout"),
+            ("/", "web"),
+        ];
+        Self {
+            routes: routes
+                .iter()
+                .map(|(prefix, component)| ((*prefix).to_owned(), (*component).to_owned()))
+                .collect(),
+        }
+    }
+}
+
+impl ComponentTable {
+    /// Parses the `component_routes` variable, a JSON object `{"/api/x": "component"}`.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let map: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(json).map_err(|error| format!("component_routes: {error}"))?;
+        if let Some((prefix, _)) = map.iter().find(|(prefix, _)| !prefix.starts_with('/')) {
+            return Err(format!(
+                "component_routes: prefix {prefix} must start with /"
+            ));
+        }
+        Ok(Self {
+            routes: map.into_iter().collect(),
+        })
+    }
+
+    pub fn component(&self, path: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .filter(|(prefix, _)| prefix == "/" || has_prefix(path, prefix))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, component)| component.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::tests::topology;
+
+    const MUMBAI: Coordinates = Coordinates::new(19.0, 72.8);
+    const PARIS: Coordinates = Coordinates::new(48.9, 2.35);
+
+    fn names(plan: &Plan<'_>) -> Vec<String> {
+        plan.regions
+            .iter()
+            .map(|region| region.name.clone())
+            .collect()
+    }
+
+    fn all_up(_: &str) -> Status {
+        Status::Up
+    }
+
+    #[test]
+    fn classifies_by_method_and_path() {
+        assert_eq!(classify(&Method::GET, "/health"), RouteClass::Gateway);
+        assert_eq!(classify(&Method::POST, "/api/checkout"), RouteClass::Cart);
+        assert!(writes_primary(&Method::POST, "/api/checkout"));
+        assert!(!writes_primary(&Method::PUT, "/api/cart/items/x"));
+        assert_eq!(classify(&Method::DELETE, "/api/session"), RouteClass::Write);
+        assert_eq!(
+            classify(&Method::PATCH, "/api/courses/x"),
+            RouteClass::Write
+        );
+        assert_eq!(
+            classify(&Method::POST, "/api/admin/outbox/relay"),
+            RouteClass::Write
+        );
+        assert_eq!(
+            classify(&Method::PUT, "/api/cart/items/x"),
+            RouteClass::Cart
+        );
+        assert_eq!(classify(&Method::GET, "/api/cart"), RouteClass::Cart);
+        assert_eq!(classify(&Method::GET, "/api/courses"), RouteClass::Read);
+        assert_eq!(classify(&Method::GET, "/api/session"), RouteClass::Read);
+        assert_eq!(
+            classify(&Method::POST, "/api/cartography"),
+            RouteClass::Read
+        );
+    }
+
+    #[test]
+    fn reads_go_to_the_nearest_region_with_the_rest_as_fallbacks() {
+        let topology = topology("us-east");
+        let plan = plan(&topology, RouteClass::Read, Some(MUMBAI), None, all_up);
+        assert_eq!(names(&plan), ["ap-south", "eu-west", "us-east"]);
+        assert_eq!(plan.reason, Reason::Nearest);
+    }
+
+    #[test]
+    fn unknown_locations_are_served_locally() {
+        let topology = topology("eu-west");
+        let plan = plan(&topology, RouteClass::Read, None, None, all_up);
+        assert_eq!(plan.regions[0].name, "eu-west");
+        assert_eq!(plan.reason, Reason::Local);
+    }
+
+    #[test]
+    fn down_regions_are_skipped_but_probed_ones_are_tried() {
+        let topology = topology("us-east");
+        let down = |name: &str| {
+            if name == "ap-south" {
+                Status::Down
+            } else {
+                Status::Up
+            }
+        };
+        let plan = plan(&topology, RouteClass::Read, Some(MUMBAI), None, down);
+        assert_eq!(names(&plan), ["eu-west", "us-east"]);
+        let probe = |name: &str| {
+            if name == "ap-south" {
+                Status::Probe
+            } else {
+                Status::Up
+            }
+        };
+        let plan = super::plan(&topology, RouteClass::Read, Some(MUMBAI), None, probe);
+        assert_eq!(plan.regions[0].name, "ap-south");
+    }
+
+    #[test]
+    fn this_region_is_never_skipped() {
+        let topology = topology("ap-south");
+        let plan = plan(&topology, RouteClass::Read, Some(MUMBAI), None, |_| {
+            Status::Down
+        });
+        assert_eq!(names(&plan), ["ap-south"]);
+    }
+
+    #[test]
+    fn writes_go_to_the_primary_region_or_the_nearest_when_it_is_down() {
+        let topology = topology("ap-south");
+        let plan = plan(&topology, RouteClass::Write, Some(MUMBAI), None, all_up);
+        assert_eq!(names(&plan), ["us-east", "ap-south", "eu-west"]);
+        assert_eq!(plan.reason, Reason::Primary);
+        let primary_down = |name: &str| {
+            if name == "us-east" {
+                Status::Down
+            } else {
+                Status::Up
+            }
+        };
+        let plan = super::plan(
+            &topology,
+            RouteClass::Write,
+            Some(MUMBAI),
+            None,
+            primary_down,
+        );
+        assert_eq!(names(&plan), ["ap-south", "eu-west"]);
+    }
+
+    #[test]
+    fn cart_operations_stick_to_the_cart_home() {
+        let topology = topology("us-east");
+        let plan = plan(
+            &topology,
+            RouteClass::Cart,
+            Some(PARIS),
+            Some("ap-south"),
+            all_up,
+        );
+        assert_eq!(plan.regions[0].name, "ap-south");
+        assert_eq!(plan.reason, Reason::CartHome);
+        let unknown_home = super::plan(
+            &topology,
+            RouteClass::Cart,
+            Some(PARIS),
+            Some("mars"),
+            all_up,
+        );
+        assert_eq!(unknown_home.regions[0].name, "eu-west");
+    }
+
+    #[test]
+    fn only_safe_or_idempotent_requests_are_retried() {
+        let mut headers = HeaderMap::new();
+        assert!(retry_is_safe(&Method::GET, &headers));
+        assert!(!retry_is_safe(&Method::POST, &headers));
+        headers.insert("idempotency-key", http::HeaderValue::from_static("k1"));
+        assert!(retry_is_safe(&Method::POST, &headers));
+    }
+
+    #[test]
+    fn hop_header_allows_one_hop_and_refuses_loops() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(hop(&headers, "eu-west"), Hop::Edge);
+        headers.insert(HOP_HEADER, http::HeaderValue::from_static("us-east"));
+        assert_eq!(hop(&headers, "eu-west"), Hop::From("us-east".into()));
+        assert_eq!(hop(&headers, "us-east"), Hop::Loop("us-east".into()));
+        headers.insert(
+            HOP_HEADER,
+            http::HeaderValue::from_static("us-east, ap-south"),
+        );
+        assert_eq!(
+            hop(&headers, "eu-west"),
+            Hop::Loop("us-east, ap-south".into())
+        );
+    }
+
+    #[test]
+    fn internal_headers_are_not_forwarded() {
+        for name in [
+            "spin-client-addr",
+            "x-read-from",
+            "x-cp-hop",
+            "connection",
+            "host",
+        ] {
+            assert!(is_internal_header(&HeaderName::from_static(name)), "{name}");
+        }
+        assert!(!is_internal_header(&header::COOKIE));
+        assert!(is_hop_by_hop(&header::TRANSFER_ENCODING));
+        assert!(!is_hop_by_hop(&header::SET_COOKIE));
+    }
+
+    #[test]
+    fn components_are_found_by_longest_segment_prefix() {
+        let table = ComponentTable::default();
+        assert_eq!(table.component("/api/courses/abc"), Some("catalog"));
+        assert_eq!(table.component("/api/me"), Some("accounts"));
+        assert_eq!(table.component("/api/me/enrollments"), Some("checkout"));
+        assert_eq!(table.component("/api/cartx"), Some("web"));
+        assert_eq!(table.component("/courses/intro"), Some("web"));
+        let custom = ComponentTable::parse(r#"{"/api/courses": "catalog"}"#).expect("valid");
+        assert_eq!(custom.component("/other"), None);
+        assert!(ComponentTable::parse(r#"{"api": "x"}"#).is_err());
+    }
+}
