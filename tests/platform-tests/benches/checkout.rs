@@ -1,0 +1,157 @@
+//! Checkout benchmark (issue 4): checkouts per second against a `pgbench` insert baseline
+//! measured on the same database in the same run, and enrollment lag (payment to
+//! enrollment recorded) p50/p99 under that load.
+//!
+//! `cargo bench -p platform-tests --bench checkout` (after `scripts/build-wasm.sh`)
+//! Knobs: `CHECKOUT_BENCH_USERS` (default 40; each buys the 5 published fixture courses
+//! one checkout at a time), `CHECKOUT_BENCH_CONCURRENCY` (default 8).
+
+#[path = "../tests/commerce/mod.rs"]
+mod commerce;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use commerce::{SUCCESS_CARD, Shop, Worker, course_id, json_of};
+use uuid::Uuid;
+
+const PUBLISHED: [&str; 5] = [
+    "rust-ownership",
+    "async-rust",
+    "python-data",
+    "figma-basics",
+    "typography",
+];
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let users = knob("CHECKOUT_BENCH_USERS", 40);
+    let concurrency = knob("CHECKOUT_BENCH_CONCURRENCY", 8).max(1);
+    let shop = Shop::start(Worker::Running, &[]).await?;
+
+    let mut signed_in = Vec::with_capacity(users);
+    for _ in 0..users {
+        signed_in.push(shop.student().await?);
+    }
+
+    // Checkouts: `concurrency` clients, each working through its share of users.
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for share in signed_in.chunks(users.div_ceil(concurrency).max(1)) {
+        let shop = &shop;
+        clients.push(async move {
+            for user in share {
+                for slug in PUBLISHED {
+                    shop.add_to_cart(&user.cookie, &course_id(slug)).await?;
+                    let key = Uuid::now_v7().to_string();
+                    json_of(shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?, 201).await?;
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    for result in futures::future::join_all(clients).await {
+        result?;
+    }
+    let elapsed = started.elapsed();
+    let checkouts = users * PUBLISHED.len();
+
+    // Every paid order must end enrolled; wait with a deadline, then read the lag.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = shop
+            .db
+            .client
+            .query_one(
+                "SELECT count(*) FROM orders WHERE status <> 'enrolled'",
+                &[],
+            )
+            .await?;
+        if row.get::<_, i64>(0) == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("orders still not enrolled after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lag = shop
+        .db
+        .client
+        .query_one(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)
+             FROM (SELECT extract(epoch FROM e.enrolled_at - p.created_at) * 1000 AS ms
+                   FROM enrollments e JOIN payments p ON p.order_id = e.order_id) lags",
+            &[],
+        )
+        .await?;
+    let (p50, p99): (f64, f64) = (lag.get(0), lag.get(1));
+
+    let baseline = pgbench_inserts_per_second(&shop, concurrency).await?;
+    let rate = checkouts as f64 / elapsed.as_secs_f64();
+    println!(
+        "checkout benchmark: {checkouts} checkouts by {concurrency} clients in {:.2} s = {rate:.1} checkouts/s; \
+         pgbench insert baseline {baseline:.1} tps ({:.1}% of baseline); enrollment lag p50 {p50:.1} ms, p99 {p99:.1} ms",
+        elapsed.as_secs_f64(),
+        100.0 * rate / baseline,
+    );
+    Ok(())
+}
+
+/// Single-row inserts per second into a scratch table of the same database, with the
+/// same number of clients: the floor cost of durable writes on this machine.
+async fn pgbench_inserts_per_second(shop: &Shop, clients: usize) -> Result<f64> {
+    shop.db
+        .client
+        .batch_execute(
+            "CREATE TABLE bench_inserts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+             user_id uuid NOT NULL, total_cents bigint NOT NULL, created_at timestamp NOT NULL DEFAULT now())",
+        )
+        .await?;
+    let script =
+        std::env::temp_dir().join(format!("checkout-bench-{}.sql", Uuid::now_v7().simple()));
+    std::fs::write(
+        &script,
+        "INSERT INTO bench_inserts (user_id, total_cents) VALUES (gen_random_uuid(), 4900);\n",
+    )?;
+    let output = tokio::process::Command::new("pgbench")
+        .args([
+            "-n",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-T",
+            "5",
+            "-j",
+            "2",
+        ])
+        .arg("-c")
+        .arg(clients.to_string())
+        .arg("-f")
+        .arg(&script)
+        .arg(shop.db.database.name())
+        .output()
+        .await
+        .context("running pgbench")?;
+    let _ = std::fs::remove_file(&script);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .with_context(|| {
+            format!(
+                "no tps in pgbench output: {stdout} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+}

@@ -1,0 +1,771 @@
+//! Catalog user stories on the real app: browsing, search, detail, batch, categories,
+//! every error, the edge cache (hit / miss / stale / 503), HTTP caching and admin writes,
+//! including invalidation seen by a second app instance sharing Redis.
+
+use anyhow::Result;
+use platform_tests::fixtures::{self, NEWEST_FIRST};
+use platform_tests::{TestApp, assert_problem, header, start_app, with_cookie};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn json_of(response: reqwest::Response) -> Result<Value> {
+    Ok(response.json().await?)
+}
+
+fn slugs(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| item["slug"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn lists_published_courses_newest_first_in_stable_pages() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let page = json_of(app.get("/api/courses").await?).await?;
+    assert_eq!(slugs(&page), NEWEST_FIRST);
+    assert_eq!(
+        (
+            page["page"].as_u64(),
+            page["page_size"].as_u64(),
+            page["total"].as_u64()
+        ),
+        (Some(1), Some(20), Some(5))
+    );
+
+    let first = &page["items"][0];
+    assert_eq!(first["id"], fixtures::course("typography").id);
+    assert_eq!(
+        first["category"],
+        json!({"slug": "design", "name": "Design"})
+    );
+    assert_eq!(
+        first["instructor"],
+        json!({"slug": "grace-hopper", "name": "Grace Hopper"})
+    );
+    assert_eq!(
+        first["price"],
+        json!({"amount_cents": 2999, "currency": "USD"})
+    );
+    assert_eq!(first["level"], "intermediate");
+    assert_eq!(first["published"], true);
+    assert_eq!(first["updated_at"], "2025-05-01T12:00:00.000Z");
+    assert!(
+        first.get("description").is_none(),
+        "summaries carry no description"
+    );
+
+    let mut walked = Vec::new();
+    for number in 1..=3 {
+        let page = json_of(
+            app.get(&format!("/api/courses?page={number}&page_size=2"))
+                .await?,
+        )
+        .await?;
+        assert_eq!(page["total"], 5);
+        walked.extend(slugs(&page));
+    }
+    assert_eq!(walked, NEWEST_FIRST);
+    let past_the_end = json_of(app.get("/api/courses?page=4&page_size=2").await?).await?;
+    assert_eq!(
+        (slugs(&past_the_end).len(), past_the_end["total"].as_u64()),
+        (0, Some(5))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn filters_by_category_level_instructor_and_price() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let cases = [
+        ("category=design", vec!["typography", "figma-basics"]),
+        (
+            "level=beginner",
+            vec!["figma-basics", "python-data", "rust-ownership"],
+        ),
+        (
+            "instructor=ada-lovelace",
+            vec!["async-rust", "rust-ownership"],
+        ),
+        (
+            "min_price=2000&max_price=3000",
+            vec!["typography", "python-data"],
+        ),
+        ("max_price=0", vec!["figma-basics"]),
+        (
+            "category=programming&level=beginner&instructor=grace-hopper",
+            vec!["python-data"],
+        ),
+        ("category=music", vec![]),
+    ];
+    for (query, expected) in cases {
+        let page = json_of(app.get(&format!("/api/courses?{query}")).await?).await?;
+        assert_eq!(slugs(&page), expected, "{query}");
+        assert_eq!(page["total"], expected.len(), "{query}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn search_ranks_title_matches_above_description_matches() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let page = json_of(app.get("/api/courses?q=rust").await?).await?;
+    let found = slugs(&page);
+    assert_eq!(
+        page["total"], 3,
+        "the unpublished draft is not found: {found:?}"
+    );
+    let mut title_matches = found[..2].to_vec();
+    title_matches.sort();
+    assert_eq!(title_matches, ["async-rust", "rust-ownership"]);
+    assert_eq!(found[2], "python-data", "a description match ranks last");
+
+    let by_price = json_of(app.get("/api/courses?q=rust&sort=price_desc").await?).await?;
+    assert_eq!(
+        slugs(&by_price),
+        ["async-rust", "python-data", "rust-ownership"]
+    );
+    let nothing = json_of(app.get("/api/courses?q=kubernetes").await?).await?;
+    assert_eq!(nothing["total"], 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sorts_by_price_and_title_with_the_id_as_tiebreak() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    // python-data and typography both cost 2999: the smaller id comes first.
+    let ascending = json_of(app.get("/api/courses?sort=price_asc").await?).await?;
+    assert_eq!(
+        slugs(&ascending),
+        [
+            "figma-basics",
+            "rust-ownership",
+            "python-data",
+            "typography",
+            "async-rust"
+        ]
+    );
+    let descending = json_of(app.get("/api/courses?sort=price_desc").await?).await?;
+    assert_eq!(
+        slugs(&descending),
+        [
+            "async-rust",
+            "python-data",
+            "typography",
+            "rust-ownership",
+            "figma-basics"
+        ]
+    );
+    let by_title = json_of(app.get("/api/courses?sort=title").await?).await?;
+    assert_eq!(
+        slugs(&by_title),
+        [
+            "async-rust",
+            "figma-basics",
+            "python-data",
+            "rust-ownership",
+            "typography"
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn course_detail_by_id_or_slug_and_drafts_hidden() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let course = fixtures::course("async-rust");
+    let by_slug = json_of(app.get("/api/courses/async-rust").await?).await?;
+    let by_id = json_of(app.get(&format!("/api/courses/{}", course.id)).await?).await?;
+    assert_eq!(by_slug, by_id);
+    assert_eq!(by_slug["title"], course.title);
+    assert_eq!(by_slug["description"], course.description);
+    assert_eq!(by_slug["outline"], json!(["Intro", "Practice"]));
+
+    let draft = fixtures::course("secret-rust-draft");
+    assert_problem(
+        app.get("/api/courses/secret-rust-draft").await?,
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+    )
+    .await?;
+    assert_problem(
+        app.get(&format!("/api/courses/{}", draft.id)).await?,
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+    )
+    .await?;
+    assert_problem(
+        app.get("/api/courses/no-such-course").await?,
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+    )
+    .await?;
+    assert_problem(
+        app.get("/api/courses/Not%20A%20Slug").await?,
+        StatusCode::BAD_REQUEST,
+        "/problems/invalid-request",
+    )
+    .await?;
+
+    // A student's cookie changes nothing; an admin sees the draft, never cached publicly.
+    let student = app.student_cookie().await?;
+    let as_student = with_cookie(
+        app.http.get(app.url("/api/courses/secret-rust-draft")),
+        &student,
+    )
+    .send()
+    .await?;
+    assert_eq!(as_student.status(), StatusCode::NOT_FOUND);
+    let admin = app.admin_cookie().await?;
+    let as_admin = with_cookie(
+        app.http.get(app.url("/api/courses/secret-rust-draft")),
+        &admin,
+    )
+    .send()
+    .await?;
+    assert_eq!(as_admin.status(), StatusCode::OK);
+    assert_eq!(header(&as_admin, "cache-control"), "private, no-store");
+    assert_eq!(json_of(as_admin).await?["published"], false);
+    Ok(())
+}
+
+#[tokio::test]
+async fn batch_lookup_keeps_the_asked_order_and_includes_drafts() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let draft = fixtures::course("secret-rust-draft");
+    let figma = fixtures::course("figma-basics");
+    let unknown = "01940000-0000-7000-8000-0000000000ff";
+    let batch = json_of(
+        app.get(&format!(
+            "/api/courses/batch?ids={},{unknown},{}",
+            draft.id, figma.id
+        ))
+        .await?,
+    )
+    .await?;
+    assert_eq!(slugs(&batch), ["secret-rust-draft", "figma-basics"]);
+    assert_eq!(batch["items"][0]["published"], false);
+    assert!(batch.get("total").is_none());
+
+    for query in [
+        "",
+        "?ids=",
+        "?ids=not-a-uuid",
+        &format!("?ids={},nope", figma.id),
+    ] {
+        let response = app.get(&format!("/api/courses/batch{query}")).await?;
+        assert_problem(
+            response,
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        )
+        .await?;
+    }
+    let too_many: Vec<String> = (0..101)
+        .map(|n| format!("01940000-0000-7000-8000-{n:012}"))
+        .collect();
+    let response = app
+        .get(&format!("/api/courses/batch?ids={}", too_many.join(",")))
+        .await?;
+    assert_problem(
+        response,
+        StatusCode::BAD_REQUEST,
+        "/problems/invalid-request",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn categories_count_only_published_courses() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let categories = json_of(app.get("/api/categories").await?).await?;
+    assert_eq!(
+        categories,
+        json!({"items": [
+            {"slug": "design", "name": "Design", "course_count": 2},
+            {"slug": "music", "name": "Music", "course_count": 0},
+            {"slug": "programming", "name": "Programming", "course_count": 3},
+        ]})
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_queries_and_routes_are_problems() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let cases = [
+        ("page_size=101", "page_size"),
+        ("page_size=0", "page_size"),
+        ("page=0", "page"),
+        ("page=two", "page"),
+        ("level=expert", "level"),
+        ("sort=cheapest", "sort"),
+        ("category=Bad%20Slug", "category"),
+        ("min_price=-5", "min_price"),
+        ("min_price=500&max_price=100", "max_price"),
+    ];
+    for (query, field) in cases {
+        let body = assert_problem(
+            app.get(&format!("/api/courses?{query}")).await?,
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        )
+        .await?;
+        assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
+    }
+    assert_problem(
+        app.get("/api/courses/rust-ownership/reviews").await?,
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+    )
+    .await?;
+    let response = app.http.delete(app.url("/api/courses")).send().await?;
+    assert_eq!(header(&response, "allow"), "GET, POST");
+    assert_problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "/problems/method-not-allowed",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn second_read_is_a_cache_hit_with_the_same_etag_and_revalidates_to_304() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    for path in [
+        "/api/courses?level=beginner",
+        "/api/courses/async-rust",
+        "/api/categories",
+        &format!(
+            "/api/courses/batch?ids={}",
+            fixtures::course("typography").id
+        ),
+    ] {
+        let first = app.get(path).await?;
+        assert_eq!(
+            (first.status(), header(&first, "x-cache")),
+            (StatusCode::OK, "miss".to_owned()),
+            "{path}"
+        );
+        assert_eq!(
+            header(&first, "cache-control"),
+            "public, max-age=30, stale-while-revalidate=600, stale-if-error=600"
+        );
+        let etag = header(&first, "etag");
+        assert!(etag.starts_with('"'), "{path}: {etag}");
+        let first_body = first.text().await?;
+
+        let second = app.get(path).await?;
+        assert_eq!(header(&second, "x-cache"), "hit", "{path}");
+        assert_eq!(header(&second, "etag"), etag);
+        assert_eq!(second.text().await?, first_body);
+
+        let revalidated = app
+            .http
+            .get(app.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await?;
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(header(&revalidated, "etag"), etag);
+        assert!(revalidated.text().await?.is_empty());
+        let changed = app
+            .http
+            .get(app.url(path))
+            .header("if-none-match", "\"something-else\"")
+            .send()
+            .await?;
+        assert_eq!(changed.status(), StatusCode::OK);
+    }
+    // Equivalent spellings of one query share an entry.
+    assert_eq!(
+        header(
+            &app.get("/api/courses?page=1&level=beginner&sort=newest")
+                .await?,
+            "x-cache"
+        ),
+        "hit"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn stale_copy_is_served_while_the_database_is_unreachable() -> Result<()> {
+    // Freshness 0: every cached copy is immediately stale, so each read tries the database.
+    let TestApp {
+        app,
+        redis: _redis,
+        db,
+        http,
+    } = TestApp::start(&[
+        ("catalog_fresh_seconds", "0"),
+        ("catalog_max_stale_seconds", "600"),
+    ])
+    .await?;
+    let path = "/api/courses/rust-ownership";
+    let fresh = http.get(app.url(path)).send().await?;
+    assert_eq!(header(&fresh, "x-cache"), "miss");
+    let body = fresh.text().await?;
+    let refreshed = http.get(app.url(path)).send().await?;
+    assert_eq!(
+        header(&refreshed, "x-cache"),
+        "miss",
+        "a stale copy is refreshed while the database is up"
+    );
+
+    drop(db); // DROP DATABASE ... WITH (FORCE): the database is gone.
+
+    let stale = http.get(app.url(path)).send().await?;
+    assert_eq!(
+        (stale.status(), header(&stale, "x-cache")),
+        (StatusCode::OK, "stale".to_owned())
+    );
+    assert_eq!(stale.text().await?, body);
+
+    let uncached = http.get(app.url("/api/courses/async-rust")).send().await?;
+    assert_eq!(uncached.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header(&uncached, "retry-after"), "5");
+    assert_problem(
+        uncached,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/problems/service-unavailable",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn copies_past_the_maximum_staleness_are_not_served() -> Result<()> {
+    let TestApp {
+        app,
+        redis: _redis,
+        db,
+        http,
+    } = TestApp::start(&[
+        ("catalog_fresh_seconds", "0"),
+        ("catalog_max_stale_seconds", "0"),
+    ])
+    .await?;
+    let first = http.get(app.url("/api/categories")).send().await?;
+    assert_eq!(first.status(), StatusCode::OK);
+    drop(db);
+    let expired = http.get(app.url("/api/categories")).send().await?;
+    assert_eq!(header(&expired, "retry-after"), "5");
+    assert_problem(
+        expired,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/problems/service-unavailable",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_misses_on_one_key_make_one_database_trip() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    // Warm the connection pool on another key so the measured miss is one quick query.
+    app.get("/api/categories").await?;
+    let requests = (0..16).map(|_| app.get("/api/courses?sort=title"));
+    let responses = futures::future::join_all(requests).await;
+    let mut outcomes = Vec::new();
+    let mut bodies = std::collections::HashSet::new();
+    for response in responses {
+        let response = response?;
+        assert_eq!(response.status(), StatusCode::OK);
+        outcomes.push(header(&response, "x-cache"));
+        bodies.insert(response.text().await?);
+    }
+    let misses = outcomes.iter().filter(|outcome| *outcome == "miss").count();
+    assert_eq!(misses, 1, "{outcomes:?}");
+    assert_eq!(bodies.len(), 1);
+    Ok(())
+}
+
+fn new_course() -> Value {
+    json!({
+        "title": "Zig for Rustaceans",
+        "subtitle": "Comptime without fear",
+        "description": "A fast tour of Zig for people who know Rust.",
+        "outline": ["Setup", "Comptime", "Allocators"],
+        "category": "programming",
+        "instructor": "ada-lovelace",
+        "level": "intermediate",
+        "language": "en",
+        "price": {"amount_cents": 3900, "currency": "USD"},
+        "duration_minutes": 240
+    })
+}
+
+#[tokio::test]
+async fn admin_writes_need_an_admin_session() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let student = app.student_cookie().await?;
+    let id = fixtures::course("async-rust").id;
+    let writes = [
+        ("POST", "/api/courses".to_owned()),
+        ("PATCH", format!("/api/courses/{id}")),
+        ("POST", format!("/api/courses/{id}/publish")),
+        ("POST", format!("/api/courses/{id}/unpublish")),
+    ];
+    for (method, path) in writes {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let anonymous = app
+            .http
+            .request(method.clone(), app.url(&path))
+            .json(&new_course())
+            .send()
+            .await?;
+        assert_problem(
+            anonymous,
+            StatusCode::UNAUTHORIZED,
+            "/problems/unauthorized",
+        )
+        .await?;
+        let as_student = with_cookie(app.http.request(method, app.url(&path)), &student)
+            .json(&new_course())
+            .send()
+            .await?;
+        assert_problem(as_student, StatusCode::FORBIDDEN, "/problems/forbidden").await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn admin_creates_edits_publishes_and_unpublishes_a_course() -> Result<()> {
+    let app = TestApp::start(&[("catalog_fresh_seconds", "300")]).await?;
+    let admin = app.admin_cookie().await?;
+    let post = |path: &str| with_cookie(app.http.post(app.url(path)), &admin);
+
+    // Cache the list and the categories first: the writes below must show up regardless.
+    assert_eq!(json_of(app.get("/api/courses").await?).await?["total"], 5);
+    app.get("/api/categories").await?;
+
+    let created = post("/api/courses").json(&new_course()).send().await?;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(header(&created, "cache-control"), "private, no-store");
+    let location = header(&created, "location");
+    let course = json_of(created).await?;
+    let id = course["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(location, format!("/api/courses/{id}"));
+    assert_eq!(
+        (course["slug"].as_str(), course["published"].as_bool()),
+        (Some("zig-for-rustaceans"), Some(false))
+    );
+    assert_eq!(
+        course["outline"],
+        json!(["Setup", "Comptime", "Allocators"])
+    );
+    assert_eq!(
+        app.get("/api/courses/zig-for-rustaceans").await?.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let duplicate = post("/api/courses").json(&new_course()).send().await?;
+    assert_problem(duplicate, StatusCode::CONFLICT, "/problems/slug-taken").await?;
+
+    let published = post(&format!("/api/courses/{id}/publish")).send().await?;
+    assert_eq!(published.status(), StatusCode::OK);
+    assert_eq!(json_of(published).await?["published"], true);
+    let list = app.get("/api/courses").await?;
+    assert_eq!(
+        header(&list, "x-cache"),
+        "miss",
+        "the write moved the list generation on"
+    );
+    let list = json_of(list).await?;
+    assert_eq!(
+        (list["total"].as_u64(), slugs(&list)[0].as_str()),
+        (Some(6), "zig-for-rustaceans")
+    );
+    let programming = json_of(app.get("/api/categories").await?).await?;
+    assert_eq!(programming["items"][2]["course_count"], 4);
+    assert_eq!(
+        header(
+            &app.get("/api/courses/zig-for-rustaceans").await?,
+            "x-cache"
+        ),
+        "miss"
+    );
+    assert_eq!(
+        header(
+            &app.get("/api/courses/zig-for-rustaceans").await?,
+            "x-cache"
+        ),
+        "hit"
+    );
+
+    let patched = with_cookie(app.http.patch(app.url(&format!("/api/courses/{id}"))), &admin)
+        .json(&json!({"title": "Zig for Rust People", "slug": "zig-for-rust-people", "price": {"amount_cents": 2900, "currency": "USD"}}))
+        .send()
+        .await?;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let patched = json_of(patched).await?;
+    assert_eq!(
+        (
+            patched["title"].as_str(),
+            patched["price"]["amount_cents"].as_i64()
+        ),
+        (Some("Zig for Rust People"), Some(2900))
+    );
+    assert_eq!(
+        patched["subtitle"], "Comptime without fear",
+        "fields not given are kept"
+    );
+    let by_new_slug = app.get("/api/courses/zig-for-rust-people").await?;
+    assert_eq!(json_of(by_new_slug).await?["title"], "Zig for Rust People");
+    assert_eq!(
+        app.get("/api/courses/zig-for-rustaceans").await?.status(),
+        StatusCode::NOT_FOUND,
+        "the old slug's cached copy was dropped"
+    );
+    let by_id = json_of(app.get(&format!("/api/courses/{id}")).await?).await?;
+    assert_eq!(by_id["price"]["amount_cents"], 2900);
+
+    let taken = with_cookie(
+        app.http.patch(app.url(&format!("/api/courses/{id}"))),
+        &admin,
+    )
+    .json(&json!({"slug": "async-rust"}))
+    .send()
+    .await?;
+    assert_problem(taken, StatusCode::CONFLICT, "/problems/slug-taken").await?;
+
+    let unpublished = post(&format!("/api/courses/{id}/unpublish")).send().await?;
+    assert_eq!(json_of(unpublished).await?["published"], false);
+    assert_eq!(
+        app.get("/api/courses/zig-for-rust-people").await?.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(json_of(app.get("/api/courses").await?).await?["total"], 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn admin_input_errors_are_precise_problems() -> Result<()> {
+    let app = TestApp::start(&[]).await?;
+    let admin = app.admin_cookie().await?;
+    let create = |body: String, content_type: &str| {
+        with_cookie(app.http.post(app.url("/api/courses")), &admin)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let mut unknown_category = new_course();
+    unknown_category["category"] = "cooking".into();
+    let body = assert_problem(
+        create(unknown_category.to_string(), "application/json").await?,
+        StatusCode::BAD_REQUEST,
+        "/problems/invalid-request",
+    )
+    .await?;
+    assert_eq!(body["errors"][0]["field"], "category");
+
+    let mut invalid = new_course();
+    invalid["level"] = "expert".into();
+    invalid["price"] = json!({"amount_cents": -1, "currency": "USD"});
+    let body = assert_problem(
+        create(invalid.to_string(), "application/json").await?,
+        StatusCode::BAD_REQUEST,
+        "/problems/invalid-request",
+    )
+    .await?;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(fields, ["level", "price.amount_cents"]);
+
+    assert_problem(
+        create("{".into(), "application/json").await?,
+        StatusCode::BAD_REQUEST,
+        "/problems/invalid-request",
+    )
+    .await?;
+    assert_problem(
+        create(new_course().to_string(), "text/plain").await?,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "/problems/unsupported-media-type",
+    )
+    .await?;
+    let huge = json!({"title": "x".repeat(70 * 1024)}).to_string();
+    assert_problem(
+        create(huge, "application/json").await?,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "/problems/payload-too-large",
+    )
+    .await?;
+
+    let empty_patch = with_cookie(app.http.patch(app.url("/api/courses/async-rust")), &admin)
+        .json(&json!({}))
+        .send()
+        .await?;
+    assert_problem(
+        empty_patch,
+        StatusCode::BAD_REQUEST,
+        "/problems/invalid-request",
+    )
+    .await?;
+    let missing = with_cookie(
+        app.http
+            .post(app.url("/api/courses/no-such-course/publish")),
+        &admin,
+    )
+    .send()
+    .await?;
+    assert_problem(missing, StatusCode::NOT_FOUND, "/problems/not-found").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_edit_in_one_instance_invalidates_a_second_instance_sharing_redis() -> Result<()> {
+    // Long freshness: only the invalidation message, not expiry, can refresh instance B.
+    let variables = [("catalog_fresh_seconds", "300")];
+    let app = TestApp::start(&variables).await?;
+    let second = start_app(&app.db.url(), &app.redis.url(), &variables).await?;
+    let detail = second.url("/api/courses/async-rust");
+    let list = second.url("/api/courses?instructor=ada-lovelace");
+    for url in [&detail, &list] {
+        assert_eq!(
+            header(&app.http.get(url.as_str()).send().await?, "x-cache"),
+            "miss"
+        );
+        assert_eq!(
+            header(&app.http.get(url.as_str()).send().await?, "x-cache"),
+            "hit"
+        );
+    }
+
+    let admin = app.admin_cookie().await?;
+    let patched = with_cookie(app.http.patch(app.url("/api/courses/async-rust")), &admin)
+        .json(&json!({"title": "Async Rust, Revised"}))
+        .send()
+        .await?;
+    assert_eq!(patched.status(), StatusCode::OK);
+
+    // Pub/sub delivery is asynchronous: poll instance B, bounded well below the 300 s budget.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = json_of(app.http.get(detail.as_str()).send().await?).await?;
+        if seen["title"] == "Async Rust, Revised" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "instance B still serves {seen}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let page = json_of(app.http.get(list.as_str()).send().await?).await?;
+    assert_eq!(
+        page["items"][0]["title"], "Async Rust, Revised",
+        "list pages of instance B were invalidated too"
+    );
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The API document covers every route, and the app serves it.
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use serde_json::Value;
+
+fn document() -> Result<Value> {
+    let path = spin_test_host_root().join("openapi.json");
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+}
+
+fn spin_test_host_root() -> std::path::PathBuf {
+    platform_tests::spin_test_host::workspace_root()
+}
+
+/// `(METHOD, path)` pairs of every component's route table. Add yours here.
+fn routes() -> Vec<(String, String)> {
+    let mut routes = Vec::new();
+    routes.extend(
+        catalog_core::ROUTES
+            .iter()
+            .map(|route| (route.method.to_string(), route.path.to_owned())),
+    );
+    routes.extend(
+        accounts_core::ROUTES
+            .iter()
+            .map(|route| (route.method.to_string(), route.path.to_owned())),
+    );
+    routes.extend(
+        commerce_core::routes::CART_ROUTES
+            .iter()
+            .map(|route| (route.method.to_string(), route.path.to_owned())),
+    );
+    routes.extend(
+        commerce_core::routes::CHECKOUT_ROUTES
+            .iter()
+            .map(|route| (route.method.to_string(), route.path.to_owned())),
+    );
+    routes
+}
+
+#[test]
+fn every_route_is_documented() -> Result<()> {
+    let document = document()?;
+    let mut missing = BTreeSet::new();
+    for (method, path) in routes() {
+        let operation = &document["paths"][&path][method.to_lowercase()];
+        if !operation.is_object() {
+            missing.insert(format!("{method} {path}"));
+        }
+    }
+    assert!(missing.is_empty(), "openapi.json lacks: {missing:?}");
+    Ok(())
+}
+
+#[test]
+fn every_problem_type_is_listed() -> Result<()> {
+    let document = document()?;
+    let listed: BTreeSet<&str> = document["components"]["schemas"]["Problem"]["properties"]["type"]
+        ["enum"]
+        .as_array()
+        .map(|types| types.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for problem in [
+        "/problems/invalid-request",
+        "/problems/not-found",
+        "/problems/slug-taken",
+        "/problems/email-taken",
+        "/problems/invalid-credentials",
+        "/problems/rate-limited",
+        "/problems/routing-loop",
+        "/problems/service-unavailable",
+    ] {
+        assert!(
+            listed.contains(problem),
+            "{problem} missing from {listed:?}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_app_serves_the_document() -> Result<()> {
+    let app = platform_tests::TestApp::start(&[]).await?;
+    let response = app.get("/api/openapi.json").await?;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let served: Value = response.json().await?;
+    assert_eq!(served, document()?);
+    assert_eq!(served["openapi"], "3.1.0");
+    Ok(())
+}
