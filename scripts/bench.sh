@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Load-tests apps served by `spin-test-host serve` (release build) with wrk, TCP_NODELAY on and
+# off, and prints the median req/s, p50 and p99 of several runs per scenario.
+#
+# Add a scenario as one more SCENARIOS entry: "name|manifest|path|VAR=value VAR2=value2"
+# (variables are exported as SPIN_VARIABLE_<VAR> for the server). Knobs: BENCH_RUNS (3),
+# BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_ONLY (scenario name),
+# BENCH_PROFILE (release; `dev` reuses the test build, whose dependencies are optimised too),
+# BENCH_SKIP_BUILD=1 (use the wasm and the debug host/db binaries `scripts/test.sh` just built:
+# building the host alone would unify features differently and rebuild wasmtime).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The catalog scenarios read the demo catalog from this database (see prepare_catalog_db).
+BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/course_platform_bench?sslmode=disable"
+CATALOG_PAGE="/api/courses?category=programming&sort=price_asc&page=2"
+# One load generator is one client: lift the geo-router's per-client rate limit.
+NO_RATE_LIMIT="RATE_LIMIT_REQUESTS=1000000000"
+
+SCENARIOS=(
+  "hello|tests/fixtures/spin.toml|/hello|API_TOKEN=bench"
+  "catalog-cached|spin.toml|$CATALOG_PAGE|DATABASE_URL=$BENCH_DATABASE_URL $NO_RATE_LIMIT"
+  "catalog-uncached|spin.toml|$CATALOG_PAGE|DATABASE_URL=$BENCH_DATABASE_URL $NO_RATE_LIMIT CATALOG_CACHE_ENABLED=false"
+)
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/course-platform/target}"
+RUNS="${BENCH_RUNS:-3}"
+DURATION="${BENCH_DURATION:-10s}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench.sh: installing wrk" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+
+scripts/services.sh
+PROFILE="${BENCH_PROFILE:-release}"
+if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
+  PROFILE=dev
+else
+  scripts/build-wasm.sh
+  cargo build --profile "$PROFILE" -p spin-test-host -p db
+fi
+BIN="$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
+HOST="$BIN/spin-test-host"
+
+# Creates, migrates and seeds the catalog benchmark database (all idempotent).
+prepare_catalog_db() {
+  psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'course_platform_bench'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE course_platform_bench"
+  DATABASE_URL="$BENCH_DATABASE_URL" "$BIN/db" migrate
+  DATABASE_URL="$BENCH_DATABASE_URL" "$BIN/db" seed
+}
+if [ -z "${BENCH_ONLY:-}" ] || [[ "$BENCH_ONLY" == catalog-* ]]; then prepare_catalog_db; fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# One wrk run -> "req_per_sec p50_ms p99_ms"
+wrk_once() {
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def ms(value):
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if errors:
+    sys.exit(f"bench.sh: {errors.group(1)} failed responses:\n{text}")
+print(rps, p50, p99)
+'
+}
+
+# Median of each column over RUNS runs -> "req_per_sec p50_ms p99_ms"
+measure() { # manifest path vars nodelay-flag
+  local manifest=$1 path=$2 vars=$3 flag=$4 port pid up=false results=""
+  port=$(free_port)
+  # The app lists key-value stores beyond `default`: serve it with their runtime config.
+  local runtime_config=()
+  if [ "$manifest" = spin.toml ]; then runtime_config=(--runtime-config-file runtime-config/local.toml); fi
+  (
+    for assignment in $vars; do export "SPIN_VARIABLE_${assignment%%=*}=${assignment#*=}"; done
+    exec "$HOST" serve --manifest "$manifest" --listen "127.0.0.1:$port" "${runtime_config[@]}" $flag
+  ) 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 300); do
+    if curl -sf -o /dev/null "http://127.0.0.1:$port$path"; then up=true; break; fi
+    sleep 0.1
+  done
+  if [ "$up" != true ]; then
+    echo "bench.sh: $manifest did not answer $path; run it by hand to see why" >&2
+    kill "$pid" 2>/dev/null || true
+    exit 1
+  fi
+  for _ in $(seq 1 "$RUNS"); do
+    results+="$(wrk_once "http://127.0.0.1:$port$path")"$'\n'
+  done
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  printf '%s' "$results" | python3 -c '
+import statistics, sys
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+print(*(statistics.median(column) for column in zip(*rows)))
+'
+}
+
+printf '\n%-20s %-12s %12s %10s %10s\n' scenario tcp_nodelay "req/s" "p50 ms" "p99 ms"
+summary=()
+declare -A nodelay_rps=()
+for scenario in "${SCENARIOS[@]}"; do
+  IFS='|' read -r name manifest path vars <<<"$scenario"
+  if [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$name" ]; then continue; fi
+  read -r on_rps on_p50 on_p99 <<<"$(measure "$manifest" "$path" "$vars" "")"
+  read -r off_rps off_p50 off_p99 <<<"$(measure "$manifest" "$path" "$vars" "--no-tcp-nodelay")"
+  nodelay_rps[$name]=$on_rps
+  printf '%-20s %-12s %12.0f %10.2f %10.2f\n' "$name" on "$on_rps" "$on_p50" "$on_p99"
+  printf '%-20s %-12s %12.0f %10.2f %10.2f\n' "$name" off "$off_rps" "$off_p50" "$off_p99"
+  summary+=("$(python3 -c "print(f'%-20s on/off: req/s x{$on_rps/$off_rps:.2f}, p50 x{$on_p50/$off_p50:.2f}, p99 x{$on_p99/$off_p99:.2f}' % '$name')")")
+done
+echo
+printf '%s\n' "${summary[@]}"
+if [ -n "${nodelay_rps[catalog-cached]:-}" ] && [ -n "${nodelay_rps[catalog-uncached]:-}" ]; then
+  python3 -c "c, u = ${nodelay_rps[catalog-cached]}, ${nodelay_rps[catalog-uncached]}; print(f'catalog cached/uncached req/s: x{c/u:.1f} (target: at least x3)')"
+fi
+echo "($RUNS runs of $DURATION each, $CONNECTIONS connections, $THREADS wrk threads; medians)"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# THE test command: services, wasm components, every test of the workspace (natively, the
+# integration tests on spin-test-host against real PostgreSQL and Redis), then the browser
+# journeys in headless Chromium (tests/e2e/run.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/course-platform/target}"
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "test.sh: cargo not found; install Rust (rustup) first" >&2
+  exit 1
+fi
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
+scripts/services.sh
+scripts/build-wasm.sh
+cargo test --workspace "$@"
+
+# `cargo test --workspace` has just built the host and db binaries with the workspace's
+# feature set; building them again alone would unify features differently and rebuild wasmtime.
+E2E_SKIP_BUILD=1 tests/e2e/run.sh
