@@ -40,19 +40,23 @@ allow_replication() {
 running() { as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" status > /dev/null 2>&1; }
 
 start() {
+  # One start at a time (tests and scripts may race to start it).
+  mkdir -p "$(dirname "$REPLICA_DIR")"
+  exec 9> "$(dirname "$REPLICA_DIR")/replica.lock"
+  flock 9
   if running; then echo "replica already running on :$REPLICA_PORT"; return; fi
-  if [ ! -f "$REPLICA_DIR/standby.signal" ]; then
-    allow_replication
-    mkdir -p "$(dirname "$REPLICA_DIR")"
-    rm -rf "$REPLICA_DIR"
-    install -d -o postgres -g postgres -m 700 "$REPLICA_DIR" 2>/dev/null || mkdir -p -m 700 "$REPLICA_DIR"
-    as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres \
-      -D "$REPLICA_DIR" -R -X stream --checkpoint=fast
-  fi
+  # Always a fresh copy: a stopped replica's data may need WAL the primary has since
+  # recycled (no replication slot keeps it), and then it would never catch up.
+  allow_replication
+  rm -rf "$REPLICA_DIR"
+  install -d -o postgres -g postgres -m 700 "$REPLICA_DIR" 2>/dev/null || mkdir -p -m 700 "$REPLICA_DIR"
+  as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres \
+    -D "$REPLICA_DIR" -R -X stream --checkpoint=fast
   # Debian keeps postgresql.conf outside the data dir; the copy gets a minimal one.
   [ -f "$REPLICA_DIR/postgresql.conf" ] || as_postgres touch "$REPLICA_DIR/postgresql.conf"
+  # 9>&-: the server must not inherit (and hold forever) the start lock.
   as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$REPLICA_DIR/replica.log" -w \
-    -o "-p $REPLICA_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp -c hot_standby=on -c hba_file=$(primary_sql 'show hba_file')" start
+    -o "-p $REPLICA_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp -c hot_standby=on -c hba_file=$(primary_sql 'show hba_file')" start 9>&-
   echo "replica streaming from :$PRIMARY_PORT, serving postgres://postgres@127.0.0.1:$REPLICA_PORT"
 }
 
