@@ -378,13 +378,21 @@ mod tests {
         let write = Invalidation::new(id, "a", "a").written_at(lsn("0/200"));
         let decoded = Invalidation::from_json(&write.to_json()).expect("round trip");
         assert_eq!(decoded.raised_floor(None).as_deref(), Some("0/200"));
-        assert_eq!(decoded.raised_floor(Some(b"0/100")).as_deref(), Some("0/200"));
+        assert_eq!(
+            decoded.raised_floor(Some(b"0/100")).as_deref(),
+            Some("0/200")
+        );
         assert_eq!(decoded.raised_floor(Some(b"0/200")), None);
         assert_eq!(decoded.raised_floor(Some(b"1/0")), None);
-        assert_eq!(decoded.raised_floor(Some(b"garbage")).as_deref(), Some("0/200"));
+        assert_eq!(
+            decoded.raised_floor(Some(b"garbage")).as_deref(),
+            Some("0/200")
+        );
         // Messages from before the field existed, or writes whose position was unknown.
-        let old = Invalidation::from_json(br#"{"course_id":"0193d5a0-0000-7000-8000-000000000000","slugs":[]}"#)
-            .expect("old message");
+        let old = Invalidation::from_json(
+            br#"{"course_id":"0193d5a0-0000-7000-8000-000000000000","slugs":[]}"#,
+        )
+        .expect("old message");
         assert_eq!(old.raised_floor(None), None);
     }
 

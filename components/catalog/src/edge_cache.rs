@@ -86,7 +86,12 @@ impl EdgeCache {
 
     /// The primary's position after the newest catalog write this region has heard of.
     pub async fn replica_floor(&self) -> Option<Lsn> {
-        let bytes = self.store.as_ref()?.get(cache::REPLICA_FLOOR_KEY).await.ok()??;
+        let bytes = self
+            .store
+            .as_ref()?
+            .get(cache::REPLICA_FLOOR_KEY)
+            .await
+            .ok()??;
         String::from_utf8(bytes).ok()?.parse().ok()
     }
 

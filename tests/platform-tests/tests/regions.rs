@@ -480,10 +480,11 @@ fn ensure_replica() -> Result<()> {
     static STARTED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     STARTED
         .get_or_init(|| {
-            let output = std::process::Command::new(workspace_root().join("deploy/local-replica.sh"))
-                .arg("start")
-                .output()
-                .map_err(|error| format!("running deploy/local-replica.sh: {error}"))?;
+            let output =
+                std::process::Command::new(workspace_root().join("deploy/local-replica.sh"))
+                    .arg("start")
+                    .output()
+                    .map_err(|error| format!("running deploy/local-replica.sh: {error}"))?;
             if output.status.success() {
                 Ok(())
             } else {
@@ -575,7 +576,11 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
             "primary",
             "replica is paused, behind the write"
         );
-        assert_eq!(header(&read, "x-cache"), "bypass", "the edge copy may be older");
+        assert_eq!(
+            header(&read, "x-cache"),
+            "bypass",
+            "the edge copy may be older"
+        );
         let course: serde_json::Value = read.json().await?;
         assert_eq!(course["title"], "Ownership, Revised");
         // Without the token the same read may use the (stale) replica.
@@ -612,7 +617,8 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
 async fn title_becomes(regions: &Regions, region: &str, path: &str, title: &str) -> Result<()> {
     let deadline = Instant::now() + CATCH_UP_DEADLINE;
     loop {
-        let course: serde_json::Value = regions.get(region, path, NETHERLANDS).await?.json().await?;
+        let course: serde_json::Value =
+            regions.get(region, path, NETHERLANDS).await?.json().await?;
         if course["title"] == title {
             return Ok(());
         }
@@ -642,7 +648,10 @@ async fn catalog_reads_come_from_the_regions_replica() -> Result<()> {
         let read = regions.get("eu-west", &path, NETHERLANDS).await?;
         assert_eq!(header(&read, "x-cache"), "bypass");
         let served: serde_json::Value = read.json().await?;
-        assert_eq!(served["title"], course.title, "read from the paused replica");
+        assert_eq!(
+            served["title"], course.title,
+            "read from the paused replica"
+        );
         Ok::<(), anyhow::Error>(())
     }
     .await;
