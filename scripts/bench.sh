@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load-tests apps served by `spin-test-host serve` (release build) with wrk, TCP_NODELAY on and
-# off, and prints the median req/s, p50 and p99 of several runs per scenario.
+# off, and prints the median req/s, p50 and p99 of several runs per scenario. The scenarios run
+# interleaved within each run, and the cached/uncached ratio is the median of per-run ratios.
 #
 # Add a scenario as one more SCENARIOS entry: "name|manifest|path|VAR=value VAR2=value2"
 # (variables are exported as SPIN_VARIABLE_<VAR> for the server). Knobs: BENCH_RUNS (3),
@@ -75,9 +76,9 @@ print(rps, p50, p99)
 '
 }
 
-# Median of each column over RUNS runs -> "req_per_sec p50_ms p99_ms"
-measure() { # manifest path vars nodelay-flag
-  local manifest=$1 path=$2 vars=$3 flag=$4 port pid up=false results=""
+# Starts one server: manifest vars nodelay-flag -> "pid port" once it answers `path`.
+start_server() { # manifest path vars flag
+  local manifest=$1 path=$2 vars=$3 flag=$4 port pid
   port=$(free_port)
   # The app lists key-value stores beyond `default`: serve it with their runtime config.
   local runtime_config=()
@@ -85,44 +86,66 @@ measure() { # manifest path vars nodelay-flag
   (
     for assignment in $vars; do export "SPIN_VARIABLE_${assignment%%=*}=${assignment#*=}"; done
     exec "$HOST" serve --manifest "$manifest" --listen "127.0.0.1:$port" "${runtime_config[@]}" $flag
-  ) 2>/dev/null &
+  ) >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$port$path"; then up=true; break; fi
+    if curl -sf -o /dev/null "http://127.0.0.1:$port$path"; then echo "$pid $port"; return; fi
     sleep 0.1
   done
-  if [ "$up" != true ]; then
-    echo "bench.sh: $manifest did not answer $path; run it by hand to see why" >&2
-    kill "$pid" 2>/dev/null || true
-    exit 1
-  fi
-  for _ in $(seq 1 "$RUNS"); do
-    results+="$(wrk_once "http://127.0.0.1:$port$path")"$'\n'
-  done
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  printf '%s' "$results" | python3 -c '
-import statistics, sys
-rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
-print(*(statistics.median(column) for column in zip(*rows)))
-'
+  echo "bench.sh: $manifest did not answer $path; run it by hand to see why" >&2
+  kill "$pid" 2>/dev/null || true
+  exit 1
 }
 
-printf '\n%-20s %-12s %12s %10s %10s\n' scenario tcp_nodelay "req/s" "p50 ms" "p99 ms"
-summary=()
-declare -A nodelay_rps=()
+# Every server is started first; then each run measures them all in turn, so drift in the
+# machine's load hits every scenario of a run alike (ratios are taken within a run).
+names=() urls=() pids=()
 for scenario in "${SCENARIOS[@]}"; do
   IFS='|' read -r name manifest path vars <<<"$scenario"
   if [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$name" ]; then continue; fi
-  read -r on_rps on_p50 on_p99 <<<"$(measure "$manifest" "$path" "$vars" "")"
-  read -r off_rps off_p50 off_p99 <<<"$(measure "$manifest" "$path" "$vars" "--no-tcp-nodelay")"
-  nodelay_rps[$name]=$on_rps
-  printf '%-20s %-12s %12.0f %10.2f %10.2f\n' "$name" on "$on_rps" "$on_p50" "$on_p99"
-  printf '%-20s %-12s %12.0f %10.2f %10.2f\n' "$name" off "$off_rps" "$off_p50" "$off_p99"
-  summary+=("$(python3 -c "print(f'%-20s on/off: req/s x{$on_rps/$off_rps:.2f}, p50 x{$on_p50/$off_p50:.2f}, p99 x{$on_p99/$off_p99:.2f}' % '$name')")")
+  for nodelay in on off; do
+    flag=""; [ "$nodelay" = off ] && flag="--no-tcp-nodelay"
+    read -r pid port <<<"$(start_server "$manifest" "$path" "$vars" "$flag")"
+    names+=("$name $nodelay"); urls+=("http://127.0.0.1:$port$path"); pids+=("$pid")
+  done
 done
-echo
-printf '%s\n' "${summary[@]}"
-if [ -n "${nodelay_rps[catalog-cached]:-}" ] && [ -n "${nodelay_rps[catalog-uncached]:-}" ]; then
-  python3 -c "c, u = ${nodelay_rps[catalog-cached]}, ${nodelay_rps[catalog-uncached]}; print(f'catalog cached/uncached req/s: x{c/u:.1f} (target: at least x3)')"
-fi
-echo "($RUNS runs of $DURATION each, $CONNECTIONS connections, $THREADS wrk threads; medians)"
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+
+results=""
+for run in $(seq 1 "$RUNS"); do
+  for index in "${!names[@]}"; do
+    read -r rps p50 p99 <<<"$(wrk_once "${urls[$index]}")"
+    results+="$run ${names[$index]} $rps $p50 $p99"$'\n'
+  done
+done
+
+printf '%s' "$results" | python3 -c "$(cat <<'PY'
+import collections, statistics, sys
+
+rows = collections.defaultdict(dict)  # (name, nodelay) -> run -> (rps, p50, p99)
+for line in sys.stdin:
+    run, name, nodelay, rps, p50, p99 = line.split()
+    rows[(name, nodelay)][run] = tuple(map(float, (rps, p50, p99)))
+
+
+def ratio(a, b, column=0):
+    """Median over runs of a/b, both measured in the same run."""
+    return statistics.median(rows[a][run][column] / rows[b][run][column] for run in rows[a])
+
+
+print(f"\n{'scenario':<20} {'tcp_nodelay':<12} {'req/s':>12} {'p50 ms':>10} {'p99 ms':>10}")
+for (name, nodelay), runs in rows.items():
+    rps, p50, p99 = (statistics.median(column) for column in zip(*runs.values()))
+    print(f"{name:<20} {nodelay:<12} {rps:>12.0f} {p50:>10.2f} {p99:>10.2f}")
+print()
+for name in dict.fromkeys(name for name, _ in rows):
+    on, off = (name, "on"), (name, "off")
+    print(f"{name:<20} on/off: req/s x{ratio(on, off):.2f}, p50 x{ratio(on, off, 1):.2f}")
+cached, uncached = ("catalog-cached", "on"), ("catalog-uncached", "on")
+if cached in rows and uncached in rows:
+    per_run = [rows[cached][run][0] / rows[uncached][run][0] for run in sorted(rows[cached])]
+    listed = ", ".join(f"x{value:.2f}" for value in per_run)
+    print(f"catalog cached/uncached req/s: x{statistics.median(per_run):.2f}, median of runs ({listed}); target: at least x3")
+PY
+)"
+echo "($RUNS runs of $DURATION each, scenarios interleaved within a run, $CONNECTIONS connections, $THREADS wrk threads; medians)"
