@@ -69,13 +69,19 @@ pub async fn health(config: &Config, store: Option<&Store>, now_ms: u64) -> Http
         let started = Instant::now();
         let replayed = db::replica_position(&config.replica_database_url).await;
         let check = Check::from(started, &replayed);
-        let lag_seconds = db::replica_lag_seconds(&config.replica_database_url)
-            .await
-            .ok()
-            .flatten();
         let lag_bytes = match (&primary, &replayed) {
             (Ok(primary), Ok(Some(replayed))) => Some(primary.bytes_after(*replayed)),
             _ => None,
+        };
+        // Time since the last replayed transaction is lag only while WAL is pending: on an
+        // idle primary it grows without the replica being behind.
+        let lag_seconds = if lag_bytes == Some(0) {
+            Some(0.0)
+        } else {
+            db::replica_lag_seconds(&config.replica_database_url)
+                .await
+                .ok()
+                .flatten()
         };
         Replica {
             configured: true,
