@@ -68,14 +68,8 @@ impl Owner {
 }
 
 fn visitor_token(headers: &HeaderMap) -> Option<Uuid> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == ANONYMOUS_CART_COOKIE)
-        .and_then(|cookie| Uuid::parse_str(cookie.value()).ok())
+    platform::request::cookie(headers, ANONYMOUS_CART_COOKIE)
+        .and_then(|value| Uuid::parse_str(&value).ok())
 }
 
 fn cookie(value: &str, max_age_secs: i64) -> String {

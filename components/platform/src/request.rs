@@ -58,6 +58,18 @@ pub fn json_body<T: DeserializeOwned>(
     })
 }
 
+/// A cookie's value from the request's `Cookie` headers (the first cookie of that name).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
 /// Parses a query string into a typed struct; unknown or malformed values are a 400.
 pub fn query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
     serde_urlencoded::from_str(query.unwrap_or(""))

@@ -24,16 +24,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
 }
 
 /// A cookie's value from the request's `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
-}
+pub use platform::request::cookie;
 
 /// Cross-origin policy: only listed origins, with credentials (the session is a cookie).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
