@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -13,13 +13,16 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store};
+use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 
 use crate::bindings::redis_trigger::RedisTriggerPre;
 use crate::instance::InstanceState;
 use crate::key_value::KeyValueStores;
 use crate::manifest::{FileMount, Manifest};
 use crate::outbound::AllowedHosts;
+use crate::reuse::{ComponentHandler, InstanceReuse};
 use crate::router::{RouteMatch, Router};
 use crate::runtime_config::RuntimeConfig;
 use crate::variables::{AppVariables, ComponentVariables};
@@ -41,6 +44,7 @@ impl App {
             runtime_config: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tcp_nodelay: true,
+            instance_reuse: InstanceReuse::default(),
         }
     }
 }
@@ -53,6 +57,7 @@ pub struct AppBuilder {
     runtime_config: Option<PathBuf>,
     listen: SocketAddr,
     tcp_nodelay: bool,
+    instance_reuse: InstanceReuse,
 }
 
 impl AppBuilder {
@@ -80,6 +85,12 @@ impl AppBuilder {
         self
     }
 
+    /// How far HTTP component instances are reused (default: as Spin 4 does).
+    pub fn instance_reuse(mut self, reuse: InstanceReuse) -> Self {
+        self.instance_reuse = reuse;
+        self
+    }
+
     /// Loads and compiles the components, subscribes Redis triggers, and starts serving HTTP.
     pub async fn start(self) -> Result<RunningApp> {
         let manifest = Manifest::load(&self.manifest)?;
@@ -91,11 +102,11 @@ impl AppBuilder {
             std::env::var(name).ok()
         })
         .with_context(|| format!("cannot start {}", self.manifest.display()))?;
+        let reuse = self.instance_reuse;
         let app = tokio::task::spawn_blocking(move || {
-            AppInner::load(&manifest, &variables, &runtime_config)
+            AppInner::load(&manifest, &variables, &runtime_config, reuse)
         })
         .await??;
-        let app = Arc::new(app);
         let triggers = crate::redis_trigger::start(&app).await?;
         let listener = TcpListener::bind(self.listen)
             .await
@@ -198,6 +209,8 @@ pub struct ResolvedMount {
 pub struct AppInner {
     pub engine: Engine,
     pub components: HashMap<String, LoadedComponent>,
+    /// One dispatcher per HTTP component, which reuses its instances.
+    handlers: HashMap<String, ComponentHandler>,
     pub router: Router,
     pub key_value: Arc<KeyValueStores>,
     pub redis_triggers: Vec<crate::redis_trigger::Subscription>,
@@ -206,7 +219,12 @@ pub struct AppInner {
 }
 
 impl AppInner {
-    fn load(manifest: &Manifest, variables: &AppVariables, config: &RuntimeConfig) -> Result<Self> {
+    fn load(
+        manifest: &Manifest,
+        variables: &AppVariables,
+        config: &RuntimeConfig,
+        reuse: InstanceReuse,
+    ) -> Result<Arc<Self>> {
         let engine = crate::engine::engine()?.clone();
         let linker = crate::instance::linker(&engine)?;
         let key_value = Arc::new(KeyValueStores::new(&config.key_value_store)?);
@@ -293,14 +311,26 @@ impl AppInner {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            engine,
-            components,
-            router: Router::new(&manifest.http_triggers),
-            key_value,
-            redis_triggers,
-            postgres_pools: crate::postgres::PostgresPools::default(),
-        })
+        let router = Router::new(&manifest.http_triggers);
+        Ok(Arc::new_cyclic(|app: &Weak<Self>| {
+            let handlers = components
+                .iter()
+                .filter(|(_, loaded)| loaded.service.is_some())
+                .map(|(id, _)| {
+                    let handler = crate::reuse::handler(app.clone(), id.clone(), reuse);
+                    (id.clone(), handler)
+                })
+                .collect();
+            Self {
+                engine,
+                components,
+                handlers,
+                router,
+                key_value,
+                redis_triggers,
+                postgres_pools: crate::postgres::PostgresPools::default(),
+            }
+        }))
     }
 
     pub fn has_component(&self, id: &str) -> bool {
@@ -324,57 +354,41 @@ impl AppInner {
         ))
     }
 
-    /// Runs one HTTP request through a fresh instance of `component`; the body is buffered.
-    pub async fn call_http<B>(
+    /// Runs one HTTP request through an instance of `component`; the response body is buffered.
+    pub async fn call_http(
         self: &Arc<Self>,
         component: &str,
-        request: http::Request<B>,
-    ) -> Result<http::Response<Full<Bytes>>>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<wasmtime_wasi_http::Error>,
-    {
-        let loaded = self.component(component)?;
-        let service = loaded
-            .service
-            .as_ref()
+        request: http::Request<WasiBody>,
+    ) -> Result<http::Response<Full<Bytes>>> {
+        let handler = self
+            .handlers
+            .get(component)
             .with_context(|| format!("component `{component}` does not serve HTTP"))?;
-        let mut store = self.new_store(loaded)?;
-        let instance = service.instantiate_async(&mut store).await?;
-        let (request, request_io) =
-            wasmtime_wasi_http::p3::Request::from_http(store.data_mut().hooks(), request);
-        tokio::spawn(async move {
-            if let Err(error) = request_io.await {
-                tracing::debug!("request body not fully delivered: {error}");
-            }
-        });
-        let response = store
-            .run_concurrent(async |access| -> wasmtime::Result<_> {
-                let response = match instance.handle(access, request).await? {
-                    Ok(response) => response,
-                    Err(code) => {
-                        tracing::warn!("component `{component}` failed the request: {code:?}");
-                        return Ok(internal_error());
-                    }
-                };
-                let response = access.with(|store| response.into_http(store, async { Ok(()) }))?;
-                let (parts, body) = response.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map_err(|error| wasmtime::format_err!("response body: {error}"))?
-                    .to_bytes();
-                Ok(http::Response::from_parts(parts, Full::new(body)))
-            })
-            .await??;
-        Ok(response)
+        let response = match handler.handle((), request).await {
+            Ok(response) => response,
+            Err(error) => match error.downcast::<ErrorCode>() {
+                // The guest answered with a `wasi:http` error code rather than a response.
+                Ok(code) => {
+                    tracing::warn!("component `{component}` failed the request: {code:?}");
+                    return Ok(internal_error());
+                }
+                Err(error) => return Err(error.into()),
+            },
+        };
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|error| anyhow::anyhow!("response body of `{component}`: {error}"))?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, Full::new(body)))
     }
 
     /// A request sent by a component to `http://<component>.spin.internal/...`.
     pub async fn handle_chained(
         self: &Arc<Self>,
         component: &str,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        request: http::Request<WasiBody>,
     ) -> Result<http::Response<Full<Bytes>>> {
         let mut request = request;
         let path = request.uri().path().to_string();

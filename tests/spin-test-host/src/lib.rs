@@ -20,6 +20,7 @@ pub mod outbound;
 pub mod postgres;
 pub mod redis_client;
 mod redis_trigger;
+mod reuse;
 mod router;
 pub mod runtime_config;
 mod server;
@@ -27,4 +28,5 @@ mod testing;
 pub mod variables;
 
 pub use app::{App, AppBuilder, RunningApp, workspace_root};
+pub use reuse::InstanceReuse;
 pub use testing::{TestDatabase, TestRedis};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use spin_test_host::App;
+use spin_test_host::{App, InstanceReuse};
 
 #[derive(Parser)]
 #[command(version, about = "A Spin-compatible host for tests and benchmarks")]
@@ -28,6 +28,12 @@ enum Command {
         /// Leave Nagle's algorithm on for accepted connections, as Spin does.
         #[arg(long)]
         no_tcp_nodelay: bool,
+        /// Requests one instance serves before it is replaced (1: a fresh instance each time).
+        #[arg(long, default_value_t = InstanceReuse::default().max_requests)]
+        max_instance_reuse_count: usize,
+        /// Requests one instance serves at the same time.
+        #[arg(long, default_value_t = InstanceReuse::default().max_concurrent)]
+        max_instance_concurrent_reuse_count: usize,
     },
 }
 
@@ -45,11 +51,19 @@ async fn main() -> Result<()> {
         listen,
         runtime_config_file,
         no_tcp_nodelay,
+        max_instance_reuse_count,
+        max_instance_concurrent_reuse_count,
     } = Cli::parse().command;
+    let reuse = InstanceReuse {
+        max_requests: max_instance_reuse_count.max(1),
+        max_concurrent: max_instance_concurrent_reuse_count.max(1),
+        ..InstanceReuse::default()
+    };
     let cwd = std::env::current_dir()?;
     let mut builder = App::builder(cwd.join(manifest))
         .listen(listen)
-        .tcp_nodelay(!no_tcp_nodelay);
+        .tcp_nodelay(!no_tcp_nodelay)
+        .instance_reuse(reuse);
     if let Some(file) = runtime_config_file {
         builder = builder.runtime_config(cwd.join(file));
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -81,6 +81,7 @@ async fn handle(
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "Bad Request")),
     }
     set_spin_headers(request.headers_mut(), &route, &full_url, Some(client));
+    let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
     match app.call_http(&route.component, request).await {
         Ok(response) => Ok(response),
         Err(error) => {

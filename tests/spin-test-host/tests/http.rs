@@ -74,7 +74,7 @@ async fn request_bodies_reach_the_component() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serves_many_parallel_requests_each_on_a_fresh_instance() {
+async fn serves_many_parallel_requests() {
     let app = fixture_app().start().await.expect("app starts");
     let client = reqwest::Client::new();
     let requests = (0..200).map(|i| {
