@@ -255,26 +255,32 @@ async fn serve_planned(
 ) -> Outcome {
     let parts = &incoming.parts;
     let now = now_ms();
-    let mut table = match store {
-        Some(store) => {
-            HealthTable::from_stored(store.get(HEALTH_KEY).await.ok().flatten().as_deref())
-        }
-        None => HealthTable::default(),
-    };
     let cart_home = gateway::cookie(&parts.headers, CART_HOME_COOKIE);
-    let plan = routing::plan(
-        &config.topology,
-        class,
-        incoming.location.coordinates,
-        cart_home.as_deref(),
-        |name| table.status(name, now),
-    );
+    let plan_with = |table: &HealthTable| {
+        routing::plan(
+            &config.topology,
+            class,
+            incoming.location.coordinates,
+            cart_home.as_deref(),
+            |name| table.status(name, now),
+        )
+    };
+    let local = config.topology.local().name.clone();
+    // Health only decides among other regions, and this region is always tried when it
+    // comes first: most requests are served without reading the health table.
+    let mut table = HealthTable::default();
+    let mut plan = plan_with(&table);
+    if let Some(store) = store
+        && plan.regions.first().is_none_or(|first| first.name != local)
+    {
+        table = HealthTable::from_stored(store.get(HEALTH_KEY).await.ok().flatten().as_deref());
+        plan = plan_with(&table);
+    }
     let attempts_allowed = if routing::retry_is_safe(&parts.method, &parts.headers) {
         MAX_ATTEMPTS
     } else {
         1
     };
-    let local = config.topology.local().name.clone();
     let mut attempts: u32 = 0;
     let mut failures = Vec::new();
     let mut timings = Vec::new();
