@@ -211,15 +211,11 @@ impl WasiHttpHooks for OutboundHttp {
             let app = Arc::clone(&self.app);
             let component = component.to_string();
             return Box::new(async move {
-                // Own task: the caller's store is inside `run_concurrent`, which wasmtime
-                // refuses to nest on the same task.
-                let chained = {
-                    let component = component.clone();
-                    tokio::spawn(async move { app.handle_chained(&component, request).await })
-                };
-                let response = chained
+                // Awaited in place: the chained component runs in its own instance's task
+                // (see `reuse`), not in the caller's store.
+                let response = app
+                    .handle_chained(&component, request)
                     .await
-                    .map_err(|error| HttpError::InternalError(Some(error.to_string())))?
                     .map_err(|error| {
                         tracing::warn!("chained request to `{component}` failed: {error:#}");
                         HttpError::InternalError(Some(error.to_string()))
