@@ -212,33 +212,14 @@ impl EdgeCache {
     }
 }
 
-/// Drops what an admin write changed in this region: the course's pages by key, every
-/// list-like entry by moving to a new generation, and raises the replica floor. (The
-/// cache-invalidator does the same in every region when the message arrives.)
+/// Drops what an admin write changed in this region at once; the cache-invalidator does
+/// the same in every region when the published message arrives.
 pub async fn invalidate_this_region(invalidation: &Invalidation) {
-    match Store::open(cache::STORE).await {
-        Ok(store) => apply_invalidation(&store, invalidation).await,
-        Err(error) => eprintln!("catalog cache unavailable, not invalidated: {error:?}"),
-    }
-}
-
-async fn apply_invalidation(store: &Store, invalidation: &Invalidation) {
-    for key in invalidation.detail_keys() {
-        if let Err(error) = store.delete(&key).await {
-            eprintln!("catalog cache delete failed: {error:?}");
-        }
-    }
-    if let Err(error) = store
-        .set(cache::GENERATION_KEY, cache::new_generation())
-        .await
-    {
-        eprintln!("catalog cache generation bump failed: {error:?}");
-    }
-    let current_floor = store.get(cache::REPLICA_FLOOR_KEY).await.ok().flatten();
-    if let Some(floor) = invalidation.raised_floor(current_floor.as_deref())
-        && let Err(error) = store.set(cache::REPLICA_FLOOR_KEY, floor.as_bytes()).await
-    {
-        eprintln!("catalog replica floor update failed: {error:?}");
+    if let Err(failures) = runtime::catalog_cache::apply_invalidation(invalidation).await {
+        eprintln!(
+            "catalog cache not fully invalidated: {}",
+            failures.join("; ")
+        );
     }
 }
 
