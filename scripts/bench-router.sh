@@ -6,6 +6,8 @@
 # Target: at most 15% more p50 latency through the router. Each run measures both one request
 # at a time (1 connection: the latency a client adds by going through the router) and under
 # load (BENCH_CONNECTIONS: where p50 is mostly queueing, so it tracks CPU per request).
+# For scale, the same run measures one service-chaining hop between two trivial fixture
+# components (tests/fixtures: /hello vs /probe/fetch of private-echo.spin.internal).
 #
 # Knobs: BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # BENCH_SKIP_BUILD=1 (reuse the wasm and the debug host/db binaries `scripts/test.sh` built).
@@ -42,18 +44,19 @@ trap 'rm -f "$DIRECT"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start() { # manifest -> "pid port"
+start() { # manifest path -> "pid port"
   local port
   port=$(free_port)
   SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" SPIN_VARIABLE_RATE_LIMIT_REQUESTS=1000000000 \
+    SPIN_VARIABLE_API_TOKEN=bench \
     "$HOST" serve --manifest "$1" --listen "127.0.0.1:$port" --runtime-config-file runtime-config/local.toml \
     >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 300); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port$PATH_UNDER_TEST" && break
+    curl -sf -o /dev/null "http://127.0.0.1:$port$2" && break
     sleep 0.1
   done
-  curl -sf -o /dev/null "http://127.0.0.1:$port$PATH_UNDER_TEST" || { echo "server did not start" >&2; exit 1; }
+  curl -sf -o /dev/null "http://127.0.0.1:$port$2" || { echo "server did not start" >&2; exit 1; }
   echo "$pid $port"
 }
 
@@ -74,37 +77,53 @@ print(rps, p50, p99)
 '
 }
 
-read -r direct_pid direct_port <<<"$(start "$DIRECT")"
-read -r routed_pid routed_port <<<"$(start spin.toml)"
-trap 'kill $direct_pid $routed_pid 2>/dev/null; rm -f "$DIRECT"' EXIT
+HOP_PATH="/probe/fetch?url=http://private-echo.spin.internal/x"
+read -r direct_pid direct_port <<<"$(start "$DIRECT" "$PATH_UNDER_TEST")"
+read -r routed_pid routed_port <<<"$(start spin.toml "$PATH_UNDER_TEST")"
+read -r fixtures_pid fixtures_port <<<"$(start tests/fixtures/spin.toml /hello)"
+trap 'kill $direct_pid $routed_pid $fixtures_pid 2>/dev/null; rm -f "$DIRECT"' EXIT
+declare -A urls=(
+  [direct]="http://127.0.0.1:$direct_port$PATH_UNDER_TEST"
+  [routed]="http://127.0.0.1:$routed_port$PATH_UNDER_TEST"
+  [trivial]="http://127.0.0.1:$fixtures_port/hello"
+  [hop]="http://127.0.0.1:$fixtures_port$HOP_PATH"
+)
 declare -A results
-# Interleaved, so drift in machine load hits both alike.
+# Interleaved, so drift in machine load hits every scenario alike.
 for _ in $(seq 1 "$RUNS"); do
   for load in "1 1" "$CONNECTIONS $THREADS"; do
     read -r connections threads <<<"$load"
-    for target in direct routed; do
-      port=$([ "$target" = direct ] && echo "$direct_port" || echo "$routed_port")
-      results[$target-$connections]+="$(wrk_once "http://127.0.0.1:$port$PATH_UNDER_TEST" "$connections" "$threads")"$'\n'
+    for target in direct routed trivial hop; do
+      results[$target-$connections]+="$(wrk_once "${urls[$target]}" "$connections" "$threads")"$'\n'
     done
   done
 done
-python3 - "$CONNECTIONS" "${results[direct-1]}" "${results[routed-1]}" \
-  "${results[direct-$CONNECTIONS]}" "${results[routed-$CONNECTIONS]}" <<'PY'
+python3 - "$CONNECTIONS" \
+  "${results[direct-1]}" "${results[routed-1]}" "${results[trivial-1]}" "${results[hop-1]}" \
+  "${results[direct-$CONNECTIONS]}" "${results[routed-$CONNECTIONS]}" \
+  "${results[trivial-$CONNECTIONS]}" "${results[hop-$CONNECTIONS]}" <<'PY'
 import statistics, sys
 def rows(text):
     return [list(map(float, line.split())) for line in text.splitlines() if line.strip()]
 def median_row(text):
     return [statistics.median(column) for column in zip(*rows(text))]
+def added(base, other):
+    """Median over runs of the p50 added by `other` over `base`, as % and as ms."""
+    pairs = list(zip(rows(base), rows(other)))
+    percent = [(o[1] / b[1] - 1) * 100 for b, o in pairs]
+    millis = [o[1] - b[1] for b, o in pairs]
+    return statistics.median(percent), statistics.median(millis), percent
 connections = sys.argv[1]
-print(f"{'scenario':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-for label, direct, routed in (("1 connection", sys.argv[2], sys.argv[3]),
-                              (f"{connections} connections", sys.argv[4], sys.argv[5])):
-    for name, text in (("direct", direct), ("via router", routed)):
+names = ("catalog direct", "catalog via router", "trivial component", "trivial + one hop")
+print(f"{'scenario':<40}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+for label, texts in (("1 connection", sys.argv[2:6]), (f"{connections} connections", sys.argv[6:10])):
+    for name, text in zip(names, texts):
         rps, p50, p99 = median_row(text)
-        print(f"{label + ', ' + name:<34}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}")
-    # Ratios within each run, then their median: load drift between runs cancels out.
-    overheads = [(r[1] / d[1] - 1) * 100 for d, r in zip(rows(direct), rows(routed))]
-    per_run = ", ".join(f"{o:+.1f}%" for o in overheads)
-    print(f"  router overhead, {label}: p50 {statistics.median(overheads):+.1f}% (runs: {per_run}; target <= +15%)")
+        print(f"{label + ', ' + name:<40}{rps:>10.0f}{p50:>10.3f}{p99:>10.3f}")
+    percent, millis, runs = added(texts[0], texts[1])
+    listed = ", ".join(f"{value:+.1f}%" for value in runs)
+    print(f"  router overhead, {label}: p50 {percent:+.1f}% ({millis * 1000:+.0f} us; runs: {listed}; target <= +15%)")
+    percent, millis, _ = added(texts[2], texts[3])
+    print(f"  one service-chaining hop, {label}: p50 {millis * 1000:+.0f} us ({percent:+.1f}% on a trivial component)")
 PY
 echo "($RUNS interleaved runs of $DURATION per scenario; medians)"
