@@ -315,10 +315,10 @@ impl AppInner {
         Ok(Arc::new_cyclic(|app: &Weak<Self>| {
             let handlers = components
                 .iter()
-                .filter(|(_, loaded)| loaded.service.is_some())
-                .map(|(id, _)| {
-                    let handler = crate::reuse::handler(app.clone(), id.clone(), reuse);
-                    (id.clone(), handler)
+                .filter_map(|(id, loaded)| {
+                    let service = loaded.service.clone()?;
+                    let handler = crate::reuse::handler(app.clone(), id.clone(), service, reuse);
+                    Some((id.clone(), handler))
                 })
                 .collect();
             Self {

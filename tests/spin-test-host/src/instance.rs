@@ -61,11 +61,6 @@ impl InstanceState {
             }),
         })
     }
-
-    /// The `wasi:http` hooks, needed to convert incoming requests.
-    pub fn hooks(&mut self) -> &mut OutboundHttp {
-        &mut self.outbound
-    }
 }
 
 impl WasiView for InstanceState {

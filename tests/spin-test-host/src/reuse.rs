@@ -19,6 +19,7 @@ use wasmtime_wasi_http::handler::{
     HandlerState, Instance, Proxy, ProxyHandler, ShouldAccept, WorkerExpiration, WorkerState,
     WorkerStatus,
 };
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::app::AppInner;
 use crate::instance::InstanceState;
@@ -58,19 +59,26 @@ impl InstanceReuse {
 /// The dispatcher of one HTTP component.
 pub type ComponentHandler = ProxyHandler<ComponentInstances>;
 
-pub fn handler(app: Weak<AppInner>, component: String, reuse: InstanceReuse) -> ComponentHandler {
+pub fn handler(
+    app: Weak<AppInner>,
+    component: String,
+    service: ServicePre<InstanceState>,
+    reuse: InstanceReuse,
+) -> ComponentHandler {
     ProxyHandler::new(ComponentInstances {
         app,
         component,
+        service,
         reuse,
     })
 }
 
-/// Makes instances of one component of one app.
+/// Makes instances of one HTTP component of one app.
 pub struct ComponentInstances {
     /// Weak: the app owns its handlers; an instance made after the app is gone is an error.
     app: Weak<AppInner>,
     component: String,
+    service: ServicePre<InstanceState>,
     reuse: InstanceReuse,
 }
 
@@ -93,13 +101,8 @@ impl ComponentInstances {
         &self,
     ) -> anyhow::Result<Instance<InstanceState, IdleExpiry, ReuseLimits>> {
         let app: Arc<AppInner> = self.app.upgrade().context("the app has stopped")?;
-        let loaded = app.component(&self.component)?;
-        let service = loaded
-            .service
-            .as_ref()
-            .with_context(|| format!("component `{}` does not serve HTTP", self.component))?;
-        let mut store = app.new_store(loaded)?;
-        let service = service.instantiate_async(&mut store).await?;
+        let mut store = app.new_store(app.component(&self.component)?)?;
+        let service = self.service.instantiate_async(&mut store).await?;
         Ok(Instance {
             store,
             proxy: Proxy::P3(service),
