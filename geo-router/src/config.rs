@@ -3,6 +3,7 @@
 
 use geo_router_core::client::ClientPolicy;
 use geo_router_core::gateway::Cors;
+use geo_router_core::hop::HopSecret;
 use geo_router_core::rate_limit::Limit;
 use geo_router_core::routing::ComponentTable;
 use geo_router_core::topology::Topology;
@@ -14,8 +15,8 @@ pub struct Config {
     pub rate_limit: Limit,
     pub cors: Cors,
     pub components: ComponentTable,
-    /// Empty when hops are not authenticated (single trusted network).
-    pub hop_secret: String,
+    /// None only in a single-region topology, where no hop is ever believed.
+    pub hop_secret: Option<HopSecret>,
     pub upstream_timeout_ms: u64,
     pub health_cooldown_ms: u64,
     pub database_url: String,
@@ -36,8 +37,13 @@ async fn flag(name: &str) -> bool {
     matches!(text(name).await.trim(), "true" | "1" | "yes")
 }
 
+/// A region that cannot route says why on every request, naming the variable: it is not
+/// a secret, and an operator's first request should tell them what to fix.
 fn misconfigured(error: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(format!("geo-router configuration: {error}"))
+    ApiError::ServiceUnavailable {
+        detail: format!("this region is misconfigured: {error}"),
+        retry_after_secs: 30,
+    }
 }
 
 impl Config {
@@ -56,6 +62,8 @@ impl Config {
         } else {
             ComponentTable::parse(&routes).map_err(misconfigured)?
         };
+        let hop_secret =
+            HopSecret::for_topology(&text("hop_secret").await, &topology).map_err(misconfigured)?;
         let window_secs = number("rate_limit_window_secs", 60).await.max(1);
         Ok(Self {
             topology,
@@ -67,7 +75,7 @@ impl Config {
             },
             cors: Cors::parse(&text("cors_origins").await),
             components,
-            hop_secret: text("hop_secret").await,
+            hop_secret,
             upstream_timeout_ms: number("upstream_timeout_ms", 5000).await,
             health_cooldown_ms: number("health_cooldown_ms", 10_000).await,
             database_url: text("database_url").await,

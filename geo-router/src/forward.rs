@@ -7,8 +7,9 @@ use futures::future::{Either, select};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use http_body_util::Full;
 use spin_sdk::http::Response;
+use spin_sdk::wasip3::http::types::ErrorCode;
 
-use geo_router_core::routing::is_internal_header;
+use geo_router_core::routing::{Delivery, is_internal_header};
 
 /// A request the router can send more than once (the body is buffered).
 pub struct Outgoing {
@@ -44,7 +45,7 @@ impl Outgoing {
         base: &str,
         extra: &[(&'static str, String)],
         timeout: Duration,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, Failure> {
         let mut builder = http::Request::builder()
             .method(self.method.clone())
             .uri(format!("{base}{}", self.path_and_query));
@@ -58,13 +59,56 @@ impl Outgoing {
         }
         let request = builder
             .body(Full::new(self.body.clone()))
-            .map_err(|error| format!("building request: {error}"))?;
+            .map_err(|error| Failure {
+                delivery: Delivery::NotSent,
+                message: format!("building request: {error}"),
+            })?;
         let sending = Box::pin(spin_sdk::http::send(request));
         let deadline = Box::pin(spin_sdk::time::sleep(timeout));
         match select(sending, deadline).await {
             Either::Left((Ok(response), _)) => Ok(response),
-            Either::Left((Err(error), _)) => Err(format!("{error:?}")),
-            Either::Right(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            Either::Left((Err(error), _)) => Err(Failure {
+                delivery: delivery(&error),
+                message: format!("{error:?}"),
+            }),
+            Either::Right(_) => Err(Failure {
+                delivery: Delivery::MaybeDelivered,
+                message: format!("no answer within {} ms", timeout.as_millis()),
+            }),
         }
+    }
+}
+
+/// Why a request got no response, and whether it may have arrived.
+#[derive(Debug)]
+pub struct Failure {
+    pub delivery: Delivery,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+/// Errors raised before a connection could carry the request: name resolution, the
+/// connection itself, the TLS handshake, or the runtime refusing the destination.
+fn delivery(error: &ErrorCode) -> Delivery {
+    match error {
+        ErrorCode::DnsTimeout
+        | ErrorCode::DnsError(_)
+        | ErrorCode::DestinationNotFound
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpProhibited
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionLimitReached
+        | ErrorCode::TlsProtocolError
+        | ErrorCode::TlsCertificateError
+        | ErrorCode::TlsAlertReceived(_)
+        | ErrorCode::HttpRequestDenied => Delivery::NotSent,
+        _ => Delivery::MaybeDelivered,
     }
 }

@@ -7,6 +7,7 @@
 mod config;
 mod db;
 mod forward;
+mod rate_limit;
 mod status;
 
 use std::net::IpAddr;
@@ -23,19 +24,20 @@ use spin_sdk::wasip3::http_compat::IncomingResponseBody;
 
 use config::Config;
 use forward::Outgoing;
-use geo_router_core::client::{self, Location, LocationSource};
-use geo_router_core::consistency::{self, READ_FROM_HEADER, ReadFrom};
+use geo_router_core::client::{self, ClientAddress, Location, LocationSource};
+use geo_router_core::consistency::{self, Check, READ_FROM_HEADER, ReadFrom};
 use geo_router_core::gateway::{self, Cors, LogLine, REQUEST_ID, SERVED_BY, SERVER_TIMING, Timing};
 use geo_router_core::health::{HEALTH_KEY, HealthTable, Status};
+use geo_router_core::hop::{self, Hop};
 use geo_router_core::iptable::IpTable;
-use geo_router_core::rate_limit::{self, Verdict, Window};
+use geo_router_core::rate_limit::Verdict;
 use geo_router_core::routing::{
-    self, CART_HOME_COOKIE, HOP_HEADER, HOP_SECRET_HEADER, Hop, MAX_ATTEMPTS, Reason, RouteClass,
+    self, CART_HOME_COOKIE, Delivery, MAX_ATTEMPTS, Reason, RouteClass,
 };
 
-/// Key-value store for the health table and rate-limit windows (keys prefixed `geo-router:`);
-/// `default` needs no runtime config. Give each region its own, or share one across regions
-/// to share what routers learn about region health.
+/// Key-value store for the health table (key `geo-router:health`), written only when a
+/// region's health changes; `default` needs no runtime config. Give each region its own,
+/// or share one across regions to share what routers learn about region health.
 const STORE: &str = "default";
 /// Requests are buffered so a failed attempt can be retried elsewhere; API bodies are small.
 const MAX_BODY: usize = 1024 * 1024;
@@ -104,6 +106,7 @@ impl Outcome {
 struct Incoming {
     parts: http::request::Parts,
     request_id: String,
+    hop: Hop,
     client_ip: Option<IpAddr>,
     location: Location,
 }
@@ -123,7 +126,20 @@ async fn handle(request: Request) -> impl IntoResponse {
             return local_reply(error.into_response());
         }
     };
-    let address = client::client_address(&parts.headers, &config.client_policy);
+    let hop = hop::hop(
+        &parts.headers,
+        &config.topology.local().name,
+        config.hop_secret.as_ref(),
+    );
+    // A hop's own peer is the forwarding router: the client is who that router says it is,
+    // believed only because the hop carried the secret.
+    let address = match &hop {
+        Hop::From { client, .. } => ClientAddress {
+            ip: *client,
+            via_trusted_edge: false,
+        },
+        _ => client::client_address(&parts.headers, &config.client_policy),
+    };
     let location = match IpTable::embedded() {
         Ok(table) => client::locate(&parts.headers, &config.client_policy, address, &table),
         Err(error) => {
@@ -138,19 +154,29 @@ async fn handle(request: Request) -> impl IntoResponse {
     let incoming = Incoming {
         parts,
         request_id,
+        hop,
         client_ip: address.ip,
         location,
     };
-    let store = Store::open(STORE).await.ok();
-    let outcome = route(&config, &incoming, body, store.as_ref()).await;
+    let outcome = route(&config, &incoming, body).await;
     finish(&config, &incoming, outcome, started)
+}
+
+/// The key-value store, opened only by the requests that need it.
+async fn open_store() -> Option<Store> {
+    match Store::open(STORE).await {
+        Ok(store) => Some(store),
+        Err(error) => {
+            eprintln!("geo-router: key-value store {STORE} unavailable: {error:?}");
+            None
+        }
+    }
 }
 
 async fn route(
     config: &Config,
     incoming: &Incoming,
     body: spin_sdk::wasip3::http_compat::IncomingRequestBody,
-    store: Option<&Store>,
 ) -> Outcome {
     let parts = &incoming.parts;
     let class = routing::classify(&parts.method, parts.uri.path());
@@ -158,22 +184,21 @@ async fn route(
         let reply = local_reply(platform::response::empty(StatusCode::NO_CONTENT));
         return Outcome::local(reply, class);
     }
-    let local = &config.topology.local().name;
-    let hop = routing::hop(&parts.headers, local);
-    match &hop {
+    match &incoming.hop {
         Hop::Loop(path) => {
             let error = ApiError::LoopDetected(format!(
                 "request already routed through {path}; a request may cross at most one region"
             ));
             return Outcome::problem(error, class);
         }
-        Hop::From(_) if !hop_is_authentic(config, &parts.headers) => {
+        Hop::Forged => {
             let error = ApiError::Forbidden("forwarded request without a valid hop secret".into());
             return Outcome::problem(error, class);
         }
-        Hop::From(_) => {}
+        // The entry region counted it.
+        Hop::From { .. } => {}
         Hop::Edge if class != RouteClass::Gateway => {
-            if let Some(outcome) = rate_limited(config, incoming, store, class).await {
+            if let Some(outcome) = rate_limited(config, incoming, class).await {
                 return outcome;
             }
         }
@@ -183,7 +208,7 @@ async fn route(
         let reply = if parts.uri.path() == "/alive" {
             status::alive(config)
         } else {
-            status::health(config, store, now_ms()).await
+            status::health(config, open_store().await.as_ref(), now_ms()).await
         };
         return Outcome::local(local_reply(reply), class);
     }
@@ -203,45 +228,37 @@ async fn route(
         }
     };
     let outgoing = Outgoing::from_client(parts.method.clone(), &parts.uri, &parts.headers, body);
-    if let Hop::From(_) = hop {
+    if let Hop::From { .. } = incoming.hop {
         let mut outcome = serve_locally(config, incoming, &outgoing, class).await;
         outcome.reason = Reason::Hop;
         return outcome;
     }
-    serve_planned(config, incoming, &outgoing, class, store).await
+    serve_planned(config, incoming, &outgoing, class).await
 }
 
 fn platform_length_exceeded(headers: &HeaderMap) -> bool {
     platform::request::check_length(headers, MAX_BODY).is_err()
 }
 
-fn hop_is_authentic(config: &Config, headers: &HeaderMap) -> bool {
-    config.hop_secret.is_empty()
-        || headers
-            .get(HOP_SECRET_HEADER)
-            .is_some_and(|value| value.as_bytes() == config.hop_secret.as_bytes())
-}
-
 /// Counts the request against its client's window; `Some` is the 429 to answer.
-async fn rate_limited(
-    config: &Config,
-    incoming: &Incoming,
-    store: Option<&Store>,
-    class: RouteClass,
-) -> Option<Outcome> {
-    let store = store?;
-    let key = rate_limit::key(incoming.client_ip);
-    let stored: Option<Window> = store.get_json(&key).await.ok().flatten();
-    let (window, verdict) = rate_limit::admit(stored, config.rate_limit, now_ms());
-    if let Err(error) = store.set_json(&key, &window).await {
-        eprintln!("geo-router: rate-limit window not stored: {error:?}");
-    }
+async fn rate_limited(config: &Config, incoming: &Incoming, class: RouteClass) -> Option<Outcome> {
+    let verdict = rate_limit::count(
+        &config.redis_url,
+        incoming.client_ip,
+        config.rate_limit,
+        now_ms(),
+    )
+    .await;
     match verdict {
-        Verdict::Allowed { .. } => None,
-        Verdict::Limited { retry_after_secs } => Some(Outcome::problem(
+        Ok(Verdict::Allowed { .. }) => None,
+        Ok(Verdict::Limited { retry_after_secs }) => Some(Outcome::problem(
             ApiError::TooManyRequests { retry_after_secs },
             class,
         )),
+        Err(error) => {
+            eprintln!("geo-router: {error}; request let through");
+            None
+        }
     }
 }
 
@@ -251,7 +268,6 @@ async fn serve_planned(
     incoming: &Incoming,
     outgoing: &Outgoing,
     class: RouteClass,
-    store: Option<&Store>,
 ) -> Outcome {
     let parts = &incoming.parts;
     let now = now_ms();
@@ -270,23 +286,22 @@ async fn serve_planned(
     // comes first: most requests are served without reading the health table.
     let mut table = HealthTable::default();
     let mut plan = plan_with(&table);
-    if let Some(store) = store
-        && plan.regions.first().is_none_or(|first| first.name != local)
-    {
-        table = HealthTable::from_stored(store.get(HEALTH_KEY).await.ok().flatten().as_deref());
-        plan = plan_with(&table);
+    let mut store = None;
+    if plan.regions.first().is_none_or(|first| first.name != local) {
+        store = open_store().await;
+        if let Some(store) = &store {
+            table = HealthTable::from_stored(store.get(HEALTH_KEY).await.ok().flatten().as_deref());
+            plan = plan_with(&table);
+        }
     }
-    let attempts_allowed = if routing::retry_is_safe(&parts.method, &parts.headers) {
-        MAX_ATTEMPTS
-    } else {
-        1
-    };
+    let store = store.as_ref();
     let mut attempts: u32 = 0;
     let mut failures = Vec::new();
     let mut timings = Vec::new();
     let mut table_changed = false;
+    let mut may_continue = true;
     for region in &plan.regions {
-        if attempts >= attempts_allowed {
+        if attempts >= MAX_ATTEMPTS || !may_continue {
             break;
         }
         if region.name == local {
@@ -360,8 +375,16 @@ async fn serve_planned(
                     set_cookies: Vec::new(),
                 };
             }
-            Ok(response) => failures.push(format!("{}: {}", region.name, response.status())),
-            Err(error) => failures.push(format!("{}: {error}", region.name)),
+            Ok(response) => {
+                failures.push(format!("{}: {}", region.name, response.status()));
+                may_continue =
+                    routing::may_try_next(&parts.method, &parts.headers, Delivery::MaybeDelivered);
+            }
+            Err(failure) => {
+                failures.push(format!("{}: {failure}", region.name));
+                may_continue =
+                    routing::may_try_next(&parts.method, &parts.headers, failure.delivery);
+            }
         }
         table.mark_down(&region.name, now, config.health_cooldown_ms);
         table_changed = true;
@@ -422,13 +445,12 @@ fn forwarded_for(incoming: &Incoming) -> Option<(&'static str, String)> {
 }
 
 fn hop_headers(config: &Config, incoming: &Incoming) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
-        (HOP_HEADER, config.topology.local().name.clone()),
-        (REQUEST_ID, incoming.request_id.clone()),
-    ];
-    if !config.hop_secret.is_empty() {
-        headers.push((HOP_SECRET_HEADER, config.hop_secret.clone()));
-    }
+    let mut headers = hop::forward_headers(
+        &config.topology.local().name,
+        config.hop_secret.as_ref(),
+        incoming.client_ip,
+    );
+    headers.push((REQUEST_ID, incoming.request_id.clone()));
     headers.extend(forwarded_for(incoming));
     headers
 }
@@ -447,34 +469,37 @@ async fn serve_locally(
     };
     let mut timings = Vec::new();
     let mut set_cookies = Vec::new();
-    let token = consistency::token(&parts.headers);
     let writes_primary = routing::writes_primary(&parts.method, parts.uri.path());
     let read_from = if writes_primary {
         ReadFrom::Primary
-    } else if token.is_none() {
+    } else if !consistency::covers(&parts.method, parts.uri.path()) {
         ReadFrom::Replica
     } else {
-        let started = Instant::now();
-        let replayed = if config.replica_database_url.is_empty() {
-            None
-        } else {
-            db::replica_position(&config.replica_database_url)
-                .await
-                .unwrap_or_else(|error| {
-                    eprintln!("geo-router: replica position unknown: {error}");
-                    None
-                })
-        };
-        timings.push(Timing {
-            name: "replica-check",
-            millis: millis(started.elapsed()),
-            description: None,
-        });
-        let choice = consistency::choose_read(token, replayed);
-        if choice == ReadFrom::Replica {
-            set_cookies.push(consistency::clear_token_cookie());
+        let token = consistency::token(&parts.headers);
+        let has_replica = !config.replica_database_url.is_empty();
+        match consistency::check(token.as_ref(), &config.topology.local().name, has_replica) {
+            Check::AnyCopy => ReadFrom::Replica,
+            Check::Primary => ReadFrom::Primary,
+            Check::ReplicaPosition(written) => {
+                let started = Instant::now();
+                let replayed = db::replica_position(&config.replica_database_url)
+                    .await
+                    .unwrap_or_else(|error| {
+                        eprintln!("geo-router: replica position unknown: {error}");
+                        None
+                    });
+                timings.push(Timing {
+                    name: "replica-check",
+                    millis: millis(started.elapsed()),
+                    description: None,
+                });
+                let choice = consistency::choose_read(written, replayed);
+                if choice == ReadFrom::Replica {
+                    set_cookies.push(consistency::clear_token_cookie());
+                }
+                choice
+            }
         }
-        choice
     };
     let mut extra = vec![
         (READ_FROM_HEADER, read_from.as_str().to_owned()),
@@ -484,6 +509,17 @@ async fn serve_locally(
     // sign-in throttling needs it).
     if let Some(client) = incoming.client_ip {
         extra.push((platform::request::CLIENT_IP_HEADER, client.to_string()));
+    }
+    // Served here although the cart lives elsewhere: its home did not answer. The cart
+    // component then recovers the cart from the browser's copy, or says it cannot.
+    let cart_home = gateway::cookie(&parts.headers, CART_HOME_COOKIE);
+    if class == RouteClass::Cart
+        && let Some(home) = cart_home
+            .as_deref()
+            .filter(|home| *home != config.topology.local().name)
+            .and_then(|home| config.topology.region(home))
+    {
+        extra.push((platform::request::CART_HOME_HEADER, home.name.clone()));
     }
     extra.extend(forwarded_for(incoming));
     let started = Instant::now();
@@ -515,10 +551,11 @@ async fn serve_locally(
         }
     };
     let succeeded = response.status().is_success();
-    if writes_primary && succeeded {
+    let local = &config.topology.local().name;
+    if succeeded && consistency::sets_token(&parts.method, parts.uri.path()) {
         let started = Instant::now();
         match db::primary_position(&config.database_url).await {
-            Ok(position) => set_cookies.push(consistency::token_cookie(position)),
+            Ok(position) => set_cookies.push(consistency::token_cookie(position, local)),
             Err(error) => eprintln!("geo-router: primary WAL position unknown: {error}"),
         }
         timings.push(Timing {
@@ -527,11 +564,7 @@ async fn serve_locally(
             description: None,
         });
     }
-    let local = &config.topology.local().name;
-    if class == RouteClass::Cart
-        && succeeded
-        && gateway::cookie(&parts.headers, CART_HOME_COOKIE).as_deref() != Some(local)
-    {
+    if class == RouteClass::Cart && succeeded && cart_home.as_deref() != Some(local) {
         set_cookies.push(cart_home_cookie(local));
     }
     Outcome {
@@ -601,9 +634,11 @@ fn finish(config: &Config, incoming: &Incoming, outcome: Outcome, started: Insta
         insert(headers, READ_FROM_HEADER, read_from.as_str());
     }
     insert(headers, REQUEST_ID, &incoming.request_id);
-    if let Ok(value) = HeaderValue::from_str(&gateway::server_timing(&timings)) {
-        headers.append(SERVER_TIMING, value);
-    }
+    gateway::merge_list_header(
+        headers,
+        http::HeaderName::from_static(SERVER_TIMING),
+        &gateway::server_timing(&timings),
+    );
     for cookie in &set_cookies {
         if let Ok(value) = HeaderValue::from_str(cookie) {
             headers.append(header::SET_COOKIE, value);

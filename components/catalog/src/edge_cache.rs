@@ -29,7 +29,7 @@ pub struct Cached {
 }
 
 pub struct EdgeCache {
-    /// `None`: every read goes to the database (cache off, or a primary read).
+    /// `None`: every read goes to the database (cache off).
     store: Option<Store>,
     pub policy: CachePolicy,
     /// Which database a refill may use, as the router decided.
@@ -44,9 +44,7 @@ pub fn now_ms() -> u64 {
 }
 
 impl EdgeCache {
-    /// Opens the store and reads the freshness budget from the Spin variables. A client
-    /// who must see its own write (`ReadFrom::Primary`) skips the cache: this region's copy
-    /// may predate the write until the invalidation arrives.
+    /// Opens the store and reads the freshness budget from the Spin variables.
     pub async fn open(read_from: ReadFrom) -> EdgeCache {
         let defaults = CachePolicy::default();
         let policy = CachePolicy {
@@ -61,9 +59,7 @@ impl EdgeCache {
             )
             .await,
         };
-        if read_from == ReadFrom::Primary
-            || !runtime::vars::parsed_or("catalog_cache_enabled", true).await
-        {
+        if !runtime::vars::parsed_or("catalog_cache_enabled", true).await {
             return EdgeCache {
                 store: None,
                 policy,
@@ -142,6 +138,9 @@ impl EdgeCache {
                 status: CacheStatus::Bypass,
             });
         }
+        if self.read_from == ReadFrom::Primary {
+            return self.read_primary(key, load).await;
+        }
         let mut stale = match self.read(key).await {
             Some(entry) => match self.policy.freshness(&entry, now_ms()) {
                 Freshness::Fresh => {
@@ -209,6 +208,36 @@ impl EdgeCache {
         };
         lease.release().await;
         outcome
+    }
+
+    /// A client who must see its own write skips this region's copy, which may predate
+    /// the write until its invalidation arrives. When the primary is out of reach the copy
+    /// is served all the same, as to anyone else (`stale`): an older page beats none.
+    async fn read_primary<F, Fut>(&self, key: &str, load: F) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, ApiError>>,
+    {
+        match load().await {
+            Ok(body) => Ok(Cached {
+                entry: CacheEntry::new(now_ms(), body),
+                status: CacheStatus::Bypass,
+            }),
+            Err(error @ ApiError::ServiceUnavailable { .. }) => {
+                let usable = self
+                    .read(key)
+                    .await
+                    .filter(|entry| self.policy.freshness(entry, now_ms()) != Freshness::Expired);
+                match usable {
+                    Some(entry) => Ok(Cached {
+                        entry,
+                        status: CacheStatus::Stale,
+                    }),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 }
 

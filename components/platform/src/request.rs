@@ -9,6 +9,9 @@ use crate::ApiError;
 /// a component. Trustworthy only because the router removes `x-cp-*` headers from client
 /// requests and every component behind it is private.
 pub const CLIENT_IP_HEADER: &str = "x-cp-client-ip";
+/// Set by the router on a cart request it serves away from the cart's home region (that
+/// region did not answer): the region named keeps the cart.
+pub const CART_HOME_HEADER: &str = "x-cp-cart-home";
 
 /// Default cap on JSON bodies: our largest legitimate body (a course edit) is a few KiB.
 pub const MAX_JSON_BODY: usize = 64 * 1024;

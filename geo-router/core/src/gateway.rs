@@ -66,7 +66,7 @@ impl Cors {
 
     /// Adds CORS headers for an allowed origin; others get none, so browsers refuse.
     pub fn apply(&self, request: &HeaderMap, preflight: bool, response: &mut HeaderMap) {
-        response.append(header::VARY, HeaderValue::from_static("Origin"));
+        merge_list_header(response, header::VARY, "Origin");
         let Some(origin) = self.allowed(request) else {
             return;
         };
@@ -113,6 +113,31 @@ pub fn add_security_headers(response: &mut HeaderMap) {
         response
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
+    }
+}
+
+/// Adds `value` to the comma-separated header `name` as one field line: a remote region's
+/// router sets `server-timing` and `vary` too, and each belongs in a single header.
+/// Tokens already listed (case-insensitively, for `vary`) are not repeated.
+pub fn merge_list_header(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    let mut items: Vec<String> = headers
+        .get_all(&name)
+        .iter()
+        .filter_map(|existing| existing.to_str().ok())
+        .chain(std::iter::once(value))
+        .flat_map(|list| list.split(','))
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect();
+    let mut seen = Vec::new();
+    items.retain(|item| {
+        let key = item.to_ascii_lowercase();
+        let fresh = !seen.contains(&key);
+        seen.push(key);
+        fresh
+    });
+    if let Ok(merged) = HeaderValue::from_str(&items.join(", ")) {
+        headers.insert(name, merged);
     }
 }
 
@@ -241,6 +266,27 @@ mod tests {
         ]);
         assert_eq!(value, "router;dur=0.4, upstream;dur=3.1;desc=\"eu-west\"");
         assert!(HeaderValue::from_str(&value).is_ok());
+    }
+
+    #[test]
+    fn list_headers_merge_into_one_line_without_repeats() {
+        let mut response = HeaderMap::new();
+        response.append(header::VARY, HeaderValue::from_static("Origin"));
+        response.append(header::VARY, HeaderValue::from_static("Cookie, origin"));
+        merge_list_header(&mut response, header::VARY, "Origin");
+        assert_eq!(response.get_all(header::VARY).iter().count(), 1);
+        assert_eq!(response[header::VARY], "Origin, Cookie");
+        let timing = HeaderName::from_static(SERVER_TIMING);
+        response.insert(&timing, HeaderValue::from_static("router;dur=0.2"));
+        merge_list_header(
+            &mut response,
+            timing.clone(),
+            "router;dur=1.0, upstream;dur=3.0",
+        );
+        assert_eq!(
+            response[&timing],
+            "router;dur=0.2, router;dur=1.0, upstream;dur=3.0"
+        );
     }
 
     #[test]

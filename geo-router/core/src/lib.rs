@@ -8,6 +8,7 @@ pub mod consistency;
 pub mod gateway;
 pub mod geo;
 pub mod health;
+pub mod hop;
 pub mod iptable;
 pub mod rate_limit;
 pub mod routing;

@@ -7,12 +7,6 @@ use crate::geo::Coordinates;
 use crate::health::Status;
 use crate::topology::{Region, Topology};
 
-/// Names the regions a forwarded request went through; a router serves such a request
-/// itself and never forwards it again (at most one hop).
-pub const HOP_HEADER: &str = "x-cp-hop";
-/// Shared secret proving a hop came from one of our routers (when `hop_secret` is set),
-/// so clients cannot use the hop header to skip routing and rate limits.
-pub const HOP_SECRET_HEADER: &str = "x-cp-hop-secret";
 /// Cookie remembering the cart's home region (carts live in a region's key-value store).
 pub const CART_HOME_COOKIE: &str = "cp_cart_region";
 /// How many regions one request may try: the chosen one and the next-nearest.
@@ -156,31 +150,20 @@ pub fn retry_is_safe(method: &Method, headers: &HeaderMap) -> bool {
     matches!(*method, Method::GET | Method::HEAD) || headers.contains_key("idempotency-key")
 }
 
-/// What the hop header of an incoming request says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Hop {
-    /// A client request: route it.
-    Edge,
-    /// Forwarded by another region's router: serve it here.
-    From(String),
-    /// It already passed through this region, or through more regions than allowed.
-    Loop(String),
+/// How far a failed attempt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// It failed before the request left (refused connection, DNS, TLS handshake): the
+    /// other region never saw it.
+    NotSent,
+    /// The other region may have received it, and may have acted on it.
+    MaybeDelivered,
 }
 
-pub fn hop(headers: &HeaderMap, local: &str) -> Hop {
-    let path: Vec<&str> = headers
-        .get_all(HOP_HEADER)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .collect();
-    match path.as_slice() {
-        [] => Hop::Edge,
-        [from] if *from != local => Hop::From((*from).to_owned()),
-        _ => Hop::Loop(path.join(", ")),
-    }
+/// Whether the next region may be tried after an attempt failed this way: always when the
+/// request was never sent, otherwise only when repeating it cannot do anything twice.
+pub fn may_try_next(method: &Method, headers: &HeaderMap, failure: Delivery) -> bool {
+    failure == Delivery::NotSent || retry_is_safe(method, headers)
 }
 
 /// Request headers never passed on: hop-by-hop headers, the platform's own `spin-*`
@@ -415,20 +398,19 @@ mod tests {
     }
 
     #[test]
-    fn hop_header_allows_one_hop_and_refuses_loops() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(hop(&headers, "eu-west"), Hop::Edge);
-        headers.insert(HOP_HEADER, http::HeaderValue::from_static("us-east"));
-        assert_eq!(hop(&headers, "eu-west"), Hop::From("us-east".into()));
-        assert_eq!(hop(&headers, "us-east"), Hop::Loop("us-east".into()));
-        headers.insert(
-            HOP_HEADER,
-            http::HeaderValue::from_static("us-east, ap-south"),
-        );
-        assert_eq!(
-            hop(&headers, "eu-west"),
-            Hop::Loop("us-east, ap-south".into())
-        );
+    fn a_request_that_was_never_sent_may_go_to_the_next_region_whatever_its_method() {
+        let headers = HeaderMap::new();
+        assert!(may_try_next(&Method::PUT, &headers, Delivery::NotSent));
+        assert!(!may_try_next(
+            &Method::PUT,
+            &headers,
+            Delivery::MaybeDelivered
+        ));
+        assert!(may_try_next(
+            &Method::GET,
+            &headers,
+            Delivery::MaybeDelivered
+        ));
     }
 
     #[test]

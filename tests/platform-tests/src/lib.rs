@@ -133,8 +133,9 @@ pub async fn create_user(
     Ok(id)
 }
 
-/// Signs in through `POST /api/session` and returns the `Cookie` header value to send back
-/// (the cookie is `Secure`, so a cookie store would not replay it over plain HTTP).
+/// Signs in through `POST /api/session` and returns the `Cookie` header value a browser
+/// would send back: every cookie the answer set, the session among them. (The session
+/// cookie is `Secure`, so a cookie store would not replay it over plain HTTP.)
 pub async fn sign_in(
     http: &reqwest::Client,
     app: &RunningApp,
@@ -153,15 +154,27 @@ pub async fn sign_in(
             response.text().await?
         );
     }
-    for value in response.headers().get_all(SET_COOKIE) {
-        let text = value.to_str()?;
-        if let Some(pair) = text.split(';').next()
-            && pair.trim_start().starts_with("cp_session=")
-        {
-            return Ok(pair.trim().to_owned());
-        }
+    let cookies = cookies_set(&response);
+    if !cookies.iter().any(|pair| pair.starts_with("cp_session=")) {
+        bail!("sign-in set no cp_session cookie");
     }
-    bail!("sign-in set no cp_session cookie")
+    Ok(cookies.join("; "))
+}
+
+/// The `name=value` pairs a response's `Set-Cookie` headers set (removals left out).
+pub fn cookies_set(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|text| text.split(';').next())
+        .map(|pair| pair.trim().to_owned())
+        .filter(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(_, value)| !value.is_empty())
+        })
+        .collect()
 }
 
 /// Registers a fresh student through `POST /api/accounts` and signs in: the whole public

@@ -1,0 +1,9 @@
+//! Three regions on the test host: placement, failover, hops, carts, read-your-writes.
+
+mod carts;
+mod consistency;
+mod failover;
+mod harness;
+mod hops;
+mod placement;
+mod rate_limits;
