@@ -13,6 +13,7 @@ use platform::{ApiError, HttpResponse, PathParams, response, routing};
 use spin_sdk::http::Request;
 use uuid::Uuid;
 
+use commerce_runtime::carts::Carts;
 use commerce_runtime::catalog;
 use owner::Owner;
 
@@ -38,15 +39,15 @@ async fn handle(request: Request) -> HttpResponse {
 async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {
     let (endpoint, params) = routing::resolve(CART_ROUTES, &parts.method, parts.uri.path())?;
     let now = runtime::session::unix_now()?;
-    let store = commerce_runtime::carts::open().await?;
-    let owner = Owner::identify(&parts.headers, &store, now).await?;
-    let mut cart = commerce_runtime::carts::load(&store, owner.cart, now).await?;
+    let carts = Carts::open(&parts.headers).await?;
+    let owner = Owner::identify(&parts.headers, &carts, now).await?;
+    let mut cart = carts.load(owner.cart, now).await?;
     let response = match endpoint {
         CartEndpoint::Get => {
             let db = runtime::db::connect().await?;
             let view = priced(&db, &owner, &mut cart).await?;
             if view.pruned {
-                commerce_runtime::carts::save(&store, owner.cart, &cart).await?;
+                carts.save(owner.cart, &cart).await?;
             }
             response::ok(&view.cart)
         }
@@ -57,7 +58,7 @@ async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {
             cart.add(course_id, now)
                 .map_err(|CartError::Full| problems::cart_full())?;
             let view = priced(&db, &owner, &mut cart).await?;
-            commerce_runtime::carts::save(&store, owner.cart, &cart).await?;
+            carts.save(owner.cart, &cart).await?;
             response::ok(&view.cart)
         }
         CartEndpoint::DeleteItem => {
@@ -65,15 +66,23 @@ async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {
             cart.remove(course_id, now);
             let db = runtime::db::connect().await?;
             let view = priced(&db, &owner, &mut cart).await?;
-            commerce_runtime::carts::save(&store, owner.cart, &cart).await?;
+            carts.save(owner.cart, &cart).await?;
             response::ok(&view.cart)
         }
         CartEndpoint::Clear => {
-            commerce_runtime::carts::clear(&store, owner.cart).await?;
+            carts.clear(owner.cart).await?;
+            cart = StoredCart::default();
             response::empty(StatusCode::NO_CONTENT)
         }
     };
-    Ok(owner.with_cookie(response))
+    let mut response = owner.with_cookie(response);
+    // Every answer refreshes the browser's copy, so another region can take the cart over.
+    if let Some(copy) = carts.copy_cookie(owner.cart, &cart, now)
+        && let Ok(value) = HeaderValue::from_str(&copy)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 fn course_id(params: &PathParams) -> Result<Uuid, ApiError> {

@@ -5,9 +5,9 @@
 //! cleared. A visitor without a cookie gets a fresh random token, set on the response.
 
 use commerce_core::cart::{ANONYMOUS_CART_COOKIE, CartOwner, INACTIVITY_EXPIRY_SECS};
+use commerce_runtime::carts::Carts;
 use http::{HeaderMap, HeaderValue, header};
 use platform::{ApiError, HttpResponse};
-use spin_sdk::key_value::Store;
 use uuid::Uuid;
 
 pub struct Owner {
@@ -18,7 +18,7 @@ pub struct Owner {
 }
 
 impl Owner {
-    pub async fn identify(headers: &HeaderMap, store: &Store, now: i64) -> Result<Self, ApiError> {
+    pub async fn identify(headers: &HeaderMap, carts: &Carts, now: i64) -> Result<Self, ApiError> {
         let visitor = visitor_token(headers);
         let Some(session) = runtime::session::current(headers).await? else {
             return Ok(match visitor {
@@ -41,13 +41,13 @@ impl Owner {
         let mut set_cookie = None;
         if let Some(token) = visitor {
             let anonymous = CartOwner::Anonymous(token);
-            let visitor_cart = commerce_runtime::carts::load(store, anonymous, now).await?;
+            let visitor_cart = carts.stored(anonymous, now).await?;
             if !visitor_cart.is_empty() {
-                let mut user_cart = commerce_runtime::carts::load(store, user, now).await?;
+                let mut user_cart = carts.load(user, now).await?;
                 user_cart.merge(&visitor_cart, now);
-                commerce_runtime::carts::save(store, user, &user_cart).await?;
+                carts.save(user, &user_cart).await?;
             }
-            commerce_runtime::carts::clear(store, anonymous).await?;
+            carts.clear(anonymous).await?;
             set_cookie = Some(cookie("", 0));
         }
         Ok(Self {

@@ -11,13 +11,14 @@
 
 use std::time::{Duration, Instant};
 
-use commerce_core::cart::CartOwner;
+use commerce_core::cart::{CartOwner, StoredCart};
 use commerce_core::event::OrderPaid;
 use commerce_core::idempotency;
 use commerce_core::payment::{ChargeRequest, ChargeResponse, ChargeStatus, normalise_card_number};
 use commerce_core::views::{CheckoutRequest, CheckoutResponse, OrderView, problems};
 use commerce_core::{Money, OrderStatus};
-use commerce_runtime::{carts, catalog, rows};
+use commerce_runtime::carts::Carts;
+use commerce_runtime::{catalog, rows};
 use http::{HeaderValue, StatusCode, header};
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::pg::Connection;
@@ -118,18 +119,32 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
         user_id: session.user_id,
         key,
         fingerprint: idempotency::fingerprint(&json),
+        carts: Carts::open(&parts.headers).await?,
     };
     let db = runtime::db::connect().await?;
     let config = Config::load().await?;
     // Before this checkout's own event exists, so a fresh event is never re-driven at once.
     relay::opportunistic(&db, &config).await;
-    match attempt.claim(&db).await? {
-        Claim::Answered(answer) => Ok(answer.respond(true)),
+    let mut response = match attempt.claim(&db).await? {
+        Claim::Answered(answer) => answer.respond(true),
         Claim::Owned { order_id } => attempt
             .run(&db, &config, order_id, card_number)
-            .await
-            .map(|answer| answer.respond(false)),
+            .await?
+            .respond(false),
+    };
+    // A paid order emptied the cart: so must the browser's copy, or another region
+    // would restore the courses just bought.
+    if response.status().is_success()
+        && let Some(copy) = attempt.carts.copy_cookie(
+            CartOwner::User(session.user_id),
+            &StoredCart::default(),
+            runtime::session::unix_now()?,
+        )
+        && let Ok(value) = HeaderValue::from_str(&copy)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
+    Ok(response)
 }
 
 /// A finished checkout's answer, stored with the key and replayed byte for byte.
@@ -173,6 +188,7 @@ struct Attempt {
     user_id: Uuid,
     key: String,
     fingerprint: String,
+    carts: Carts,
 }
 
 impl Attempt {
@@ -255,8 +271,7 @@ impl Attempt {
     /// and the key's link to the order in one statement.
     async fn place_order(&self, db: &Connection) -> Result<Uuid, ApiError> {
         let now = runtime::session::unix_now()?;
-        let store = carts::open().await?;
-        let cart = carts::load(&store, CartOwner::User(self.user_id), now).await?;
+        let cart = self.carts.load(CartOwner::User(self.user_id), now).await?;
         if cart.is_empty() {
             return Err(problems::cart_empty());
         }
@@ -393,8 +408,7 @@ impl Attempt {
             }
             events::record_attempt(db, &event, &delivery, config.relay.delay_after(1)).await?;
         }
-        let store = carts::open().await?;
-        carts::clear(&store, CartOwner::User(self.user_id)).await?;
+        self.carts.clear(CartOwner::User(self.user_id)).await?;
         Ok(answer)
     }
 

@@ -4,6 +4,7 @@
 //! layers over these modules, which are unit-tested natively.
 
 pub mod cart;
+pub mod cart_copy;
 pub mod event;
 pub mod idempotency;
 pub mod money;

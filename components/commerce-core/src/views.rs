@@ -117,6 +117,18 @@ pub mod problems {
         }
     }
 
+    /// The cart's home region is down and the browser holds no copy of the cart: saying
+    /// "empty" would be wrong, and the cart comes back with its region.
+    pub fn cart_unavailable(home: &str) -> ApiError {
+        ApiError::Unavailable {
+            kind: "cart-unavailable",
+            detail: format!(
+                "your cart is kept in region {home}, which is not answering; try again shortly"
+            ),
+            retry_after_secs: 5,
+        }
+    }
+
     pub fn cart_empty() -> ApiError {
         ApiError::Unprocessable {
             kind: "cart-empty",

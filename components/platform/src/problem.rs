@@ -71,6 +71,13 @@ pub enum ApiError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// Something this request needs is out of reach for now, and says what (its own type).
+    #[error("{detail}")]
+    Unavailable {
+        kind: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// A bug or an unexpected failure; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -128,7 +135,9 @@ impl ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::LoopDetected(_) => StatusCode::LOOP_DETECTED,
-            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable { .. } | Self::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,7 +153,8 @@ impl ApiError {
             Self::NotFound(_) => "not-found",
             Self::Conflict { kind, .. }
             | Self::Unprocessable { kind, .. }
-            | Self::PaymentRequired { kind, .. } => kind,
+            | Self::PaymentRequired { kind, .. }
+            | Self::Unavailable { kind, .. } => kind,
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType { .. } => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
@@ -159,6 +169,9 @@ impl ApiError {
         match self {
             Self::TooManyRequests { retry_after_secs }
             | Self::ServiceUnavailable {
+                retry_after_secs, ..
+            }
+            | Self::Unavailable {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             _ => None,

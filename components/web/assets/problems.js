@@ -19,6 +19,7 @@ const MESSAGES = {
   '/problems/course-unavailable': 'This course is not on sale right now.',
   '/problems/course-already-owned': 'You already own this course — find it in My courses.',
   '/problems/cart-empty': 'Your cart is empty. Add a course before checking out.',
+  '/problems/cart-unavailable': 'Your cart is kept in a region that is not answering right now. Please try again in a few seconds.',
   '/problems/mixed-currencies': 'Courses priced in different currencies cannot be bought together.',
   '/problems/idempotency-key-reused': 'This checkout attempt was already used with different details. Please submit again.',
   '/problems/payment-declined': 'Your card was declined. You have not been charged — please try another card.',
