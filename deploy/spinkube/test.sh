@@ -2,7 +2,8 @@
 # Renders every region overlay with kubectl kustomize and validates each object: core kinds
 # against Kubernetes' JSON schemas (kubernetes-validate, offline), SpinApp and
 # SpinAppExecutor against the spin-operator CRDs in schema/; then checks region, topology,
-# secrets, probes and references (validate.py). Ends with `N passed, N failed`.
+# secrets, probes and references, and the Akamai Functions variables files in
+# ../akamai (validate.py). Ends with `N passed, N failed`.
 #
 # Installs what it lacks into a virtualenv (idempotent; as root on a fresh Debian it also
 # apt-get installs python3-venv). Runs before `cargo test` in scripts/test.sh.

@@ -1,4 +1,5 @@
-"""Renders every region overlay and checks what a deployment needs to be right.
+"""Renders every SpinKube region overlay and checks what a deployment needs to be right,
+and the Akamai Functions variables files (deploy/akamai) beside them.
 
 Run by test.sh (which provides kubectl and the Python packages); prints one line per check
 and ends with `N passed, N failed`. Usage: validate.py KUBECTL SPINKUBE_DIR SPIN_TOML
@@ -186,6 +187,38 @@ def check_overlay(region, objects, validators, manifest):
     return config_maps.get(ref["name"], {}).get(ref["key"]) if ref else variables.get("regions", {}).get("value")
 
 
+def check_topology(where, text, regions):
+    """The router's `regions`: every deployed region, once, and the primary in us-east."""
+    try:
+        topology = json.loads(text or "")
+        names = sorted(r["name"] for r in topology)
+        primaries = [r["name"] for r in topology if r.get("primary")]
+    except (ValueError, KeyError, TypeError) as error:
+        names, primaries = [], []
+        check(False, f"{where}: regions JSON parses", str(error))
+    check(names == sorted(regions), f"{where}: regions JSON names exactly its regions", f"{names} vs {regions}")
+    check(primaries == ["us-east"], f"{where}: us-east is the one primary region", f"primary: {primaries}")
+
+
+def check_akamai(directory, manifest):
+    """deploy/akamai/<region>.vars: what `spin aka deploy --variable` gets per region."""
+    regions = sorted(name[: -len(".vars")] for name in os.listdir(directory) if name.endswith(".vars"))
+    for region in regions:
+        with open(os.path.join(directory, f"{region}.vars")) as file:
+            lines = [line.strip() for line in file if line.strip() and not line.startswith("#")]
+        pairs = dict(line.split("=", 1) for line in lines if "=" in line)
+        check(len(pairs) == len(lines), f"akamai {region}: every line is name=value")
+        unknown = sorted(set(pairs) - set(manifest["variables"]))
+        check(not unknown, f"akamai {region}: every variable is declared in spin.toml", f"{unknown}")
+        secret = sorted(n for n in pairs if n in SECRET_VARIABLES or manifest["variables"].get(n, {}).get("secret"))
+        check(not secret, f"akamai {region}: no secret variable in the file", f"{secret}")
+        expected = {"region": region, "enrollment_mode": "direct", "trust_true_client_ip": "true"}
+        wrong = {n: pairs.get(n) for n, v in expected.items() if pairs.get(n) != v}
+        check(not wrong, f"akamai {region}: region, direct enrollment and true-client-ip", f"{wrong}")
+    with open(os.path.join(directory, "regions.json")) as file:
+        check_topology("Akamai", file.read(), regions)
+
+
 def main():
     kubectl, spinkube, spin_toml = sys.argv[1:4]
     repo = os.path.dirname(os.path.abspath(spin_toml))
@@ -213,15 +246,8 @@ def main():
 
     distinct = {t for t in topologies.values()}
     check(len(distinct) == 1, "every overlay has the same regions JSON", f"{len(distinct)} versions")
-    try:
-        regions = json.loads(next(iter(distinct)) or "")
-        names = sorted(r["name"] for r in regions)
-        primaries = [r["name"] for r in regions if r.get("primary")]
-    except (StopIteration, ValueError, KeyError, TypeError) as error:
-        names, primaries = [], []
-        check(False, "regions JSON parses", str(error))
-    check(names == overlays, "regions JSON names exactly the overlays", f"{names} vs {overlays}")
-    check(primaries == ["us-east"], "us-east is the one primary region", f"primary: {primaries}")
+    check_topology("SpinKube", next(iter(distinct), None), overlays)
+    check_akamai(os.path.join(repo, "deploy", "akamai"), manifest)
 
     passed = results.count(True)
     print(f"{passed} passed, {len(results) - passed} failed")
