@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# THE test command: services, wasm components, every test of the workspace (natively, the
-# integration tests on spin-test-host against real PostgreSQL and Redis), then the browser
-# journeys in headless Chromium (tests/e2e/run.sh).
+# THE test command: the deployment manifests (deploy/spinkube/test.sh), services, wasm
+# components, every test of the workspace (natively, the integration tests on spin-test-host
+# against real PostgreSQL and Redis), then the browser journeys in headless Chromium
+# (tests/e2e/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,8 @@ if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep 
   rustup target add wasm32-wasip2
 fi
 
+# Seconds, and needs no build: a broken deploy file fails before the long cargo run.
+deploy/spinkube/test.sh
 scripts/services.sh
 scripts/build-wasm.sh
 cargo test --workspace "$@"
