@@ -45,7 +45,7 @@ async fn resolve(
     let row = database::optional_row(db, &sql::id_by_slug(table, slug))
         .await?
         .ok_or_else(|| ApiError::invalid(field, format!("no {field} with slug {slug:?}")))?;
-    let id: String = database::column(&row, "id")?;
+    let id: String = runtime::db::column(&row, "id")?;
     Uuid::try_parse(&id).map_err(ApiError::internal)
 }
 
@@ -128,7 +128,7 @@ pub async fn update(
         Err(error) if database::is_unique_violation(&error) => {
             return Err(slug_taken(patch.slug.as_deref().unwrap_or_default()));
         }
-        Err(error) => return Err(database::failure(error)),
+        Err(error) => return Err(runtime::db::query_error(error)),
     };
     written(&db, rows).await
 }
@@ -154,10 +154,10 @@ async fn written(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::not_found("no course with this id or slug"))?;
-    let id: String = database::column(&row, "id")?;
+    let id: String = runtime::db::column(&row, "id")?;
     let id = Uuid::try_parse(&id).map_err(ApiError::internal)?;
-    let old_slug: String = database::column(&row, "old_slug")?;
-    let new_slug: String = database::column(&row, "new_slug")?;
+    let old_slug: String = runtime::db::column(&row, "old_slug")?;
+    let new_slug: String = runtime::db::column(&row, "new_slug")?;
     let detail = changed_detail(db, id).await?;
     invalidate(db, Invalidation::new(id, &old_slug, &new_slug)).await;
     Ok(private(response::ok(&detail)))

@@ -77,18 +77,14 @@ pub async fn try_rows(db: &Connection, statement: &Statement) -> Result<Vec<Row>
 
 /// All rows of a statement.
 pub async fn rows(db: &Connection, statement: &Statement) -> Result<Vec<Row>, ApiError> {
-    try_rows(db, statement).await.map_err(failure)
+    try_rows(db, statement)
+        .await
+        .map_err(runtime::db::query_error)
 }
 
 /// The single row a statement returns, if any.
 pub async fn optional_row(db: &Connection, statement: &Statement) -> Result<Option<Row>, ApiError> {
     Ok(rows(db, statement).await?.into_iter().next())
-}
-
-/// A column the statement guarantees; its absence is a bug.
-pub fn column<T: spin_sdk::pg::Decode>(row: &Row, name: &str) -> Result<T, ApiError> {
-    row.get(name)
-        .ok_or_else(|| ApiError::internal(format!("result has no decodable column {name}")))
 }
 
 /// A UNIQUE constraint refused the write (SQLSTATE 23505).
@@ -97,30 +93,4 @@ pub fn is_unique_violation(error: &Error) -> bool {
         error,
         Error::PgError(PgError::QueryFailed(QueryError::DbError(DbError { code, .. }))) if code == "23505"
     )
-}
-
-/// Whether a failure means the database is out of reach (so a stale copy may be served)
-/// rather than a bug: lost connections, shutdowns, a dropped database, exhausted resources.
-fn is_unreachable(error: &Error) -> bool {
-    match error {
-        Error::PgError(PgError::ConnectionFailed(_)) => true,
-        // No structured PostgreSQL error: the transport failed, not the statement.
-        Error::PgError(PgError::QueryFailed(QueryError::Text(_))) => true,
-        Error::PgError(PgError::QueryFailed(QueryError::DbError(DbError { code, .. }))) => {
-            ["08", "57", "53", "3D"]
-                .iter()
-                .any(|class| code.starts_with(class))
-        }
-        _ => false,
-    }
-}
-
-/// Maps a query failure: unreachable is 503 (with `Retry-After`), anything else is a 500.
-pub fn failure(error: Error) -> ApiError {
-    if is_unreachable(&error) {
-        eprintln!("catalog database unreachable: {error}");
-        runtime::db::unavailable()
-    } else {
-        ApiError::internal(format!("catalog query failed: {error}"))
-    }
 }

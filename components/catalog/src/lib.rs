@@ -153,12 +153,12 @@ async fn list_courses(query: Option<&str>, headers: &HeaderMap) -> Result<HttpRe
                 .await?
                 .ok_or_else(|| ApiError::internal("course list returned no row"))?;
             let items: Vec<CourseSummary> =
-                parse_json(&database::column::<String>(&row, "items")?)?;
+                parse_json(&runtime::db::column::<String>(&row, "items")?)?;
             to_json(&CoursePage {
                 items,
                 page: course_query.page,
                 page_size: course_query.page_size,
-                total: database::column(&row, "total")?,
+                total: runtime::db::column(&row, "total")?,
             })
         })
         .await?;
@@ -173,8 +173,8 @@ pub(crate) async fn load_detail(
     let Some(row) = database::optional_row(db, &sql::course_detail(course)).await? else {
         return Ok(None);
     };
-    let detail: CourseDetail = parse_json(&database::column::<String>(&row, "detail")?)?;
-    Ok(Some((database::column(&row, "published")?, detail)))
+    let detail: CourseDetail = parse_json(&runtime::db::column::<String>(&row, "detail")?)?;
+    Ok(Some((runtime::db::column(&row, "published")?, detail)))
 }
 
 fn course_not_found() -> ApiError {
@@ -213,7 +213,7 @@ async fn batch_courses(query: Option<&str>, headers: &HeaderMap) -> Result<HttpR
                 .await?
                 .ok_or_else(|| ApiError::internal("batch lookup returned no row"))?;
             let items: Vec<CourseSummary> =
-                parse_json(&database::column::<String>(&row, "items")?)?;
+                parse_json(&runtime::db::column::<String>(&row, "items")?)?;
             to_json(&Items { items })
         })
         .await?;
@@ -230,7 +230,7 @@ async fn list_categories(headers: &HeaderMap) -> Result<HttpResponse, ApiError> 
                 .await?
                 .ok_or_else(|| ApiError::internal("categories returned no row"))?;
             let items: Vec<CategorySummary> =
-                parse_json(&database::column::<String>(&row, "items")?)?;
+                parse_json(&runtime::db::column::<String>(&row, "items")?)?;
             to_json(&Items { items })
         })
         .await?;

@@ -221,7 +221,7 @@ impl Attempt {
             )
             .await?;
             if let Some(row) = existing.first() {
-                let fingerprint: String = rows::get(row, "fingerprint")?;
+                let fingerprint: String = runtime::db::column(row, "fingerprint")?;
                 if fingerprint != self.fingerprint {
                     return Err(problems::idempotency_key_reused());
                 }
@@ -329,7 +329,7 @@ impl Attempt {
         .await?;
         let orders: i64 = written
             .first()
-            .map_or(Ok(0), |row| rows::get(row, "orders"))?;
+            .map_or(Ok(0), |row| runtime::db::column(row, "orders"))?;
         if orders != 1 {
             // Another request took the key over meanwhile; it owns the checkout now.
             return Err(problems::checkout_in_progress());
@@ -393,7 +393,7 @@ impl Attempt {
         )
         .await?;
         if let Some(row) = written.first() {
-            let payload: String = rows::get(row, "payload")?;
+            let payload: String = runtime::db::column(row, "payload")?;
             let event = OrderPaid::parse(payload.as_bytes()).map_err(ApiError::internal)?;
             let redis = match config.enrollment_mode {
                 commerce_core::relay::EnrollmentMode::Redis => {

@@ -43,17 +43,17 @@ pub async fn list(
     for row in &found {
         let id = rows::uuid(row, "id")?;
         if orders.last().is_none_or(|order| order.id != id) {
-            let status: String = rows::get(row, "status")?;
+            let status: String = runtime::db::column(row, "status")?;
             orders.push(OrderView {
                 id,
                 status: OrderStatus::parse(&status)
                     .ok_or_else(|| ApiError::internal(format!("unknown status {status}")))?,
                 items: Vec::new(),
                 total: Money::new(
-                    rows::get(row, "total_cents")?,
-                    rows::get::<String>(row, "currency")?,
+                    runtime::db::column(row, "total_cents")?,
+                    runtime::db::column::<String>(row, "currency")?,
                 ),
-                created_at: rows::get(row, "created_at")?,
+                created_at: runtime::db::column(row, "created_at")?,
             });
         }
         if let Some(course_id) = row.get::<String>("course_id")
@@ -61,10 +61,10 @@ pub async fn list(
         {
             order.items.push(OrderLineView {
                 course_id: Uuid::parse_str(&course_id).map_err(ApiError::internal)?,
-                title: rows::get(row, "title")?,
+                title: runtime::db::column(row, "title")?,
                 price: Money::new(
-                    rows::get(row, "price_cents")?,
-                    rows::get::<String>(row, "line_currency")?,
+                    runtime::db::column(row, "price_cents")?,
+                    runtime::db::column::<String>(row, "line_currency")?,
                 ),
             });
         }
@@ -100,9 +100,9 @@ pub async fn enrollments(db: &Connection, user_id: Uuid) -> Result<Vec<Enrollmen
         .map(|row| {
             Ok(EnrollmentView {
                 course_id: rows::uuid(row, "course_id")?,
-                slug: rows::get(row, "slug")?,
-                title: rows::get(row, "title")?,
-                enrolled_at: rows::get(row, "enrolled_at")?,
+                slug: runtime::db::column(row, "slug")?,
+                title: runtime::db::column(row, "title")?,
+                enrolled_at: runtime::db::column(row, "enrolled_at")?,
                 order_id: rows::uuid(row, "order_id")?,
             })
         })
@@ -125,11 +125,11 @@ pub async fn dead_letters(db: &Connection) -> Result<Vec<DeadLetterView>, ApiErr
         .iter()
         .map(|row| {
             Ok(DeadLetterView {
-                id: rows::get(row, "id")?,
-                source: rows::get(row, "source")?,
-                payload: rows::get(row, "payload")?,
-                reason: rows::get(row, "reason")?,
-                received_at: rows::get(row, "received_at")?,
+                id: runtime::db::column(row, "id")?,
+                source: runtime::db::column(row, "source")?,
+                payload: runtime::db::column(row, "payload")?,
+                reason: runtime::db::column(row, "reason")?,
+                received_at: runtime::db::column(row, "received_at")?,
             })
         })
         .collect()

@@ -57,9 +57,9 @@ pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiErr
     }
     let redis = events::connect(&config.redis_url).await;
     for row in &due {
-        let attempts: i32 = rows::get(row, "attempts")?;
-        let payload: String = rows::get(row, "payload")?;
-        let event_id: String = rows::get(row, "event_id")?;
+        let attempts: i32 = runtime::db::column(row, "attempts")?;
+        let payload: String = runtime::db::column(row, "payload")?;
+        let event_id: String = runtime::db::column(row, "event_id")?;
         let event = match OrderPaid::parse(payload.as_bytes()) {
             Ok(event) => event,
             Err(error) => {

@@ -33,13 +33,13 @@ pub async fn courses(db: &Connection, ids: &[Uuid]) -> Result<Vec<Course>, ApiEr
         .map(|row| {
             Ok(Course {
                 id: rows::uuid(row, "id")?,
-                slug: rows::get(row, "slug")?,
-                title: rows::get(row, "title")?,
+                slug: runtime::db::column(row, "slug")?,
+                title: runtime::db::column(row, "title")?,
                 price: Money::new(
-                    rows::get(row, "price_cents")?,
-                    rows::get::<String>(row, "currency")?,
+                    runtime::db::column(row, "price_cents")?,
+                    runtime::db::column::<String>(row, "currency")?,
                 ),
-                published: rows::get(row, "published")?,
+                published: runtime::db::column(row, "published")?,
             })
         })
         .collect()

@@ -62,8 +62,8 @@ pub async fn apply(db: &Connection, event: &OrderPaid) -> Result<Outcome, ApiErr
     let row = found
         .first()
         .ok_or_else(|| ApiError::internal("enrollment statement returned no row"))?;
-    let known_orders: i64 = rows::get(row, "known_orders")?;
-    let new_events: i64 = rows::get(row, "new_events")?;
+    let known_orders: i64 = runtime::db::column(row, "known_orders")?;
+    let new_events: i64 = runtime::db::column(row, "new_events")?;
     Ok(match (known_orders, new_events) {
         (0, _) => Outcome::UnknownOrder,
         (_, 0) => Outcome::Duplicate,

@@ -5,7 +5,7 @@
 //! PostgreSQL host supports.
 
 use platform::ApiError;
-use spin_sdk::pg::{Decode, ParameterValue, Row};
+use spin_sdk::pg::{ParameterValue, Row};
 use uuid::Uuid;
 
 /// SQL rendering a UTC `timestamp` column as RFC 3339 text, e.g. `rfc3339!("o.created_at")`.
@@ -20,17 +20,8 @@ macro_rules! rfc3339 {
     };
 }
 
-/// `now()` as a UTC `timestamp`, to compare with and store in our columns.
-pub const NOW_UTC: &str = "(now() AT TIME ZONE 'utc')";
-
-/// A column the query guarantees; absence or a type mismatch is a bug in our SQL.
-pub fn get<T: Decode>(row: &Row, column: &str) -> Result<T, ApiError> {
-    row.get::<T>(column)
-        .ok_or_else(|| ApiError::internal(format!("column {column} missing or mistyped")))
-}
-
 pub fn uuid(row: &Row, column: &str) -> Result<Uuid, ApiError> {
-    let text: String = get(row, column)?;
+    let text: String = runtime::db::column(row, column)?;
     Uuid::parse_str(&text).map_err(ApiError::internal)
 }
 

@@ -471,3 +471,86 @@ async fn the_relay_dead_letters_an_event_after_the_maximum_attempts() -> Result<
     assert_eq!(letters["items"][0]["source"], "outbox");
     Ok(())
 }
+
+/// Polls (bounded) until the user's order exists and waits on the payment provider.
+async fn order_awaiting_payment(db: &tokio_postgres::Client, user_id: Uuid) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let row = db
+            .query_one(
+                "SELECT count(*) FROM orders WHERE user_id = $1::text::uuid \
+                 AND status = 'pending_payment'",
+                &[&user_id.to_string()],
+            )
+            .await?;
+        if row.get::<_, i64>(0) == 1 {
+            return Ok(());
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no order placed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> Result<()> {
+    // The provider takes a while: long enough to end every session of the database meanwhile.
+    let shop = Shop::start(Worker::Running, &[("payments_test_latency_ms", "1500")]).await?;
+    let user = shop.student().await?;
+    shop.add_to_cart(&user.cookie, &course_id("rust-ownership"))
+        .await?;
+    let key = Uuid::now_v7().to_string();
+    let observer = db::connect(&shop.db.url()).await?;
+    let restart = async {
+        order_awaiting_payment(&observer, user.id).await?;
+        // What a PostgreSQL restart does to every open session (57P01 admin_shutdown).
+        observer
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await?;
+        Ok::<(), anyhow::Error>(())
+    };
+    let (answer, restarted) =
+        tokio::join!(shop.checkout(&user.cookie, &key, SUCCESS_CARD), restart);
+    restarted?;
+    let answer = answer?;
+    assert_eq!(
+        answer.status(),
+        503,
+        "an outage, not a bug: {}",
+        answer.status()
+    );
+    assert!(answer.headers().contains_key("retry-after"));
+
+    // The client retries with the same key until the interrupted attempt's claim lapses.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let order = loop {
+        let retried = shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?;
+        match retried.status().as_u16() {
+            201 => break retried.json::<serde_json::Value>().await?,
+            409 | 503 => {}
+            other => anyhow::bail!("retry: {other} {}", retried.text().await?),
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the retry never paid");
+    };
+    let order_id = order["order"]["id"]
+        .as_str()
+        .context("order id")?
+        .to_owned();
+    let payments: i64 = observer
+        .query_one(PAYMENTS_OF_ORDER, &[&order_id])
+        .await?
+        .get(0);
+    assert_eq!(payments, 1, "charged once");
+    let orders: i64 = observer
+        .query_one(
+            "SELECT count(*) FROM orders WHERE user_id = $1::text::uuid",
+            &[&user.id.to_string()],
+        )
+        .await?
+        .get(0);
+    assert_eq!(orders, 1, "one order");
+    Ok(())
+}
