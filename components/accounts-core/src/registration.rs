@@ -23,7 +23,7 @@ pub struct User {
 #[serde(default)]
 pub struct RegistrationRequest {
     pub email: String,
-    pub password: String,
+    pub password: platform::Secret,
     pub name: String,
 }
 
@@ -32,7 +32,7 @@ pub struct RegistrationRequest {
 #[serde(default)]
 pub struct SignInRequest {
     pub email: String,
-    pub password: String,
+    pub password: platform::Secret,
 }
 
 /// A registration that passed every rule, ready to be hashed and stored.
@@ -49,7 +49,7 @@ impl RegistrationRequest {
         let email = Email::parse(&self.email)
             .map_err(|error| errors.push(FieldError::new("email", error.to_string())))
             .ok();
-        let password = Password::new(self.password, email.as_ref())
+        let password = Password::new(self.password.expose().to_owned(), email.as_ref())
             .map_err(|error| errors.push(FieldError::new("password", error.to_string())))
             .ok();
         let name = validate_name(&self.name)
@@ -89,7 +89,7 @@ mod tests {
     fn request(email: &str, password: &str, name: &str) -> RegistrationRequest {
         RegistrationRequest {
             email: email.into(),
-            password: password.into(),
+            password: platform::Secret::new(password),
             name: name.into(),
         }
     }

@@ -26,7 +26,7 @@ pub async fn sign_in(headers: &HeaderMap, input: SignInRequest) -> Result<HttpRe
     let stored_hash = credentials
         .as_ref()
         .map(|found| found.password_hash.as_str());
-    let verified = password::verify(&input.password, stored_hash);
+    let verified = password::verify(input.password.expose(), stored_hash);
     let Some(found) = credentials.filter(|_| verified) else {
         counters.record_failure(now).await?;
         return Err(ApiError::InvalidCredentials);

@@ -113,8 +113,9 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
     let request: CheckoutRequest = serde_json::from_value(json.clone()).map_err(|error| {
         ApiError::bad_request(format!("request body is not a checkout request: {error}"))
     })?;
-    let card_number =
-        normalise_card_number(&request.card_number).ok_or_else(problems::invalid_card)?;
+    let card_number = normalise_card_number(request.card_number.expose())
+        .map(platform::Secret::new)
+        .ok_or_else(problems::invalid_card)?;
     let attempt = Attempt {
         user_id: session.user_id,
         key,
@@ -246,7 +247,7 @@ impl Attempt {
         db: &Connection,
         config: &Config,
         order_id: Option<Uuid>,
-        card_number: String,
+        card_number: platform::Secret,
     ) -> Result<Answer, ApiError> {
         let order_id = match order_id {
             Some(order_id) => order_id,
@@ -344,7 +345,7 @@ impl Attempt {
         db: &Connection,
         config: &Config,
         order_id: Uuid,
-        card_number: String,
+        card_number: platform::Secret,
     ) -> Result<Answer, ApiError> {
         let order = orders::get(db, self.user_id, order_id).await?;
         match order.status {

@@ -21,7 +21,7 @@ pub struct ChargeRequest {
     pub order_id: Uuid,
     pub amount_cents: i64,
     pub currency: String,
-    pub card_number: String,
+    pub card_number: platform::Secret,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,7 +24,7 @@ pub struct CartView {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
-    pub card_number: String,
+    pub card_number: platform::Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

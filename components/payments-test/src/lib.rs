@@ -42,7 +42,7 @@ async fn serve(request: Request) -> Result<HttpResponse, ApiError> {
     if let Some(first) = runtime::kv::get_json::<ChargeResponse>(&store, &key).await? {
         return Ok(response::ok(&first));
     }
-    let result = match TestCardBehaviour::of(&charge.card_number) {
+    let result = match TestCardBehaviour::of(charge.card_number.expose()) {
         TestCardBehaviour::ProviderError => {
             // Not stored: a provider error is transient, a retry may succeed.
             return Ok(response::json(

@@ -11,7 +11,9 @@ pub mod replication;
 pub mod request;
 pub mod response;
 pub mod routing;
+pub mod secret;
 
 pub use problem::ApiError;
 pub use response::{Body, HttpResponse};
 pub use routing::{PathParams, Route};
+pub use secret::Secret;
