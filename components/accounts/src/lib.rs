@@ -7,29 +7,19 @@ mod sign_in;
 mod users;
 
 use accounts_core::{Endpoint, ROUTES, RegistrationRequest, SignInRequest, session_cookie};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
+use platform::log::Logger;
 use platform::request::MAX_JSON_BODY;
+use platform::response::Caching;
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::http::Request;
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
-    let mut response = match route(request).await {
-        Ok(response) => response,
-        Err(error) => {
-            if let ApiError::Internal(cause) = &error {
-                eprintln!("accounts: internal error: {cause}");
-            }
-            error.into_response()
-        }
-    };
+    let logger = Logger::for_request("accounts", request.headers());
     // Every answer here is about one user (or a credential attempt): never cache it.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    response::finish(&logger, route(request).await, Caching::Private)
 }
 
 async fn route(request: Request) -> Result<HttpResponse, ApiError> {

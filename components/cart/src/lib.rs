@@ -9,6 +9,8 @@ use commerce_core::cart::{CartError, StoredCart};
 use commerce_core::routes::{CART_ROUTES, CartEndpoint};
 use commerce_core::views::{CartLine, CartView, problems};
 use http::{HeaderValue, StatusCode, header};
+use platform::log::Logger;
+use platform::response::Caching;
 use platform::{ApiError, HttpResponse, PathParams, response, routing};
 use spin_sdk::http::Request;
 use uuid::Uuid;
@@ -20,20 +22,8 @@ use owner::Owner;
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
     let (parts, _body) = request.into_parts();
-    let mut response = match serve(&parts).await {
-        Ok(response) => response,
-        Err(error) => {
-            if let ApiError::Internal(detail) = &error {
-                eprintln!("cart: {detail}");
-            }
-            error.into_response()
-        }
-    };
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    let logger = Logger::for_request("cart", &parts.headers);
+    response::finish(&logger, serve(&parts).await, Caching::Private)
 }
 
 async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {

@@ -11,7 +11,9 @@ use catalog_core::course::{CategorySummary, CourseDetail, CoursePage, CourseSumm
 use catalog_core::query::{self, CourseQuery, CourseRef};
 use catalog_core::{Endpoint, ROUTES, sql};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use platform::log::Logger;
 use platform::replication::ReadFrom;
+use platform::response::Caching;
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::http::Request;
 use spin_sdk::http::body::IncomingBodyExt;
@@ -24,15 +26,9 @@ const OPENAPI_JSON: &str = include_str!("../../../openapi.json");
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
-    match route(request).await {
-        Ok(response) => response,
-        Err(error) => {
-            if let ApiError::Internal(cause) = &error {
-                eprintln!("catalog: internal error: {cause}");
-            }
-            error.into_response()
-        }
-    }
+    let logger = Logger::for_request("catalog", request.headers());
+    // The catalog sets each response's own (mostly public) caching.
+    response::finish(&logger, route(request).await, Caching::AsSet)
 }
 
 async fn route(request: Request) -> Result<HttpResponse, ApiError> {

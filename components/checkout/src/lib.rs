@@ -9,7 +9,9 @@ mod relay;
 
 use commerce_core::routes::{CHECKOUT_ROUTES, CheckoutEndpoint};
 use commerce_core::views::Items;
-use http::{HeaderValue, header};
+use platform::log::Logger;
+use platform::response::Caching;
+
 use platform::{ApiError, HttpResponse, PathParams, response, routing};
 use spin_sdk::http::Request;
 use spin_sdk::http::body::IncomingBodyExt;
@@ -17,20 +19,8 @@ use uuid::Uuid;
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
-    let mut response = match serve(request).await {
-        Ok(response) => response,
-        Err(error) => {
-            if let ApiError::Internal(detail) = &error {
-                eprintln!("checkout: {detail}");
-            }
-            error.into_response()
-        }
-    };
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    let logger = Logger::for_request("checkout", request.headers());
+    response::finish(&logger, serve(request).await, Caching::Private)
 }
 
 async fn serve(request: Request) -> Result<HttpResponse, ApiError> {

@@ -82,6 +82,40 @@ pub fn body_bytes(response: HttpResponse) -> Bytes {
     }
 }
 
+/// Who may keep a copy of a component's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    /// About one user or one credential attempt: `Cache-Control: private, no-store`.
+    Private,
+    /// As each response says (the catalog's public caching).
+    AsSet,
+}
+
+/// The one tail of every component's handler: an error becomes its problem response, an
+/// internal one is logged first (its cause is never sent), and private answers are marked.
+pub fn finish(
+    logger: &crate::log::Logger,
+    result: Result<HttpResponse, crate::ApiError>,
+    caching: Caching,
+) -> HttpResponse {
+    let mut response = match result {
+        Ok(response) => response,
+        Err(error) => {
+            if let crate::ApiError::Internal(cause) = &error {
+                logger.error("internal-error", cause);
+            }
+            error.into_response()
+        }
+    };
+    if caching == Caching::Private {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +134,20 @@ mod tests {
         let response = empty(StatusCode::NO_CONTENT);
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert!(body_bytes(response).is_empty());
+    }
+
+    #[test]
+    fn finish_answers_errors_as_problems_and_marks_private_answers() {
+        let logger = crate::log::Logger::for_request("test", &http::HeaderMap::new());
+        let failed = finish(
+            &logger,
+            Err(crate::ApiError::internal("a cause never sent")),
+            Caching::Private,
+        );
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.headers()[header::CACHE_CONTROL], "private, no-store");
+        assert!(!String::from_utf8_lossy(&body_bytes(failed)).contains("never sent"));
+        let public = finish(&logger, Ok(ok(&"x")), Caching::AsSet);
+        assert!(!public.headers().contains_key(header::CACHE_CONTROL));
     }
 }
