@@ -5,17 +5,12 @@ mod commerce;
 
 use anyhow::Result;
 use commerce::{Shop, Worker, course_id, json_of};
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 
 fn cart_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.split(';').next())
-        .find(|pair| pair.starts_with("cp_cart=") && pair.len() > "cp_cart=".len())
-        .map(str::to_owned)
+    platform_tests::cookies_set(response)
+        .into_iter()
+        .find(|pair| pair.starts_with("cp_cart="))
 }
 
 #[tokio::test]
