@@ -8,7 +8,6 @@ mod users;
 
 use accounts_core::{Endpoint, ROUTES, RegistrationRequest, SignInRequest, session_cookie};
 use http::{HeaderMap, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use platform::log::Logger;
 use platform::request::MAX_JSON_BODY;
 use platform::response::Caching;
@@ -84,19 +83,6 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     platform::request::require_json(headers)?;
-    platform::request::check_length(headers, MAX_JSON_BODY)?;
-    let bytes = Limited::new(body, MAX_JSON_BODY)
-        .collect()
-        .await
-        .map_err(|error| {
-            if error.is::<http_body_util::LengthLimitError>() {
-                ApiError::PayloadTooLarge {
-                    limit: MAX_JSON_BODY,
-                }
-            } else {
-                ApiError::bad_request(format!("could not read the request body: {error}"))
-            }
-        })?
-        .to_bytes();
+    let bytes = platform::request::read_body(headers, body, MAX_JSON_BODY).await?;
     platform::request::json_body(headers, &bytes, MAX_JSON_BODY)
 }

@@ -16,7 +16,6 @@ use platform::replication::ReadFrom;
 use platform::response::Caching;
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::http::Request;
-use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
 use edge_cache::{Cached, EdgeCache};
@@ -56,27 +55,21 @@ async fn route(request: Request) -> Result<HttpResponse, ApiError> {
 
 /// The request body, read only once the caller has checked who is asking.
 struct PendingBody {
-    declared_too_large: Result<(), ApiError>,
+    headers: HeaderMap,
     body: IncomingRequestBody,
 }
 
 fn body_of(headers: &HeaderMap, body: IncomingRequestBody) -> PendingBody {
     PendingBody {
-        declared_too_large: platform::request::check_length(
-            headers,
-            platform::request::MAX_JSON_BODY,
-        ),
+        headers: headers.clone(),
         body,
     }
 }
 
 impl PendingBody {
-    async fn read(self) -> Result<Vec<u8>, ApiError> {
-        self.declared_too_large?;
-        let bytes = self.body.bytes().await.map_err(|error| {
-            ApiError::bad_request(format!("could not read the request body: {error:?}"))
-        })?;
-        Ok(bytes.to_vec())
+    async fn read(self) -> Result<bytes::Bytes, ApiError> {
+        let limit = platform::request::MAX_JSON_BODY;
+        platform::request::read_body(&self.headers, self.body, limit).await
     }
 }
 

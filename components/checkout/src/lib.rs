@@ -14,7 +14,6 @@ use platform::response::Caching;
 
 use platform::{ApiError, HttpResponse, PathParams, response, routing};
 use spin_sdk::http::Request;
-use spin_sdk::http::body::IncomingBodyExt;
 use uuid::Uuid;
 
 #[spin_sdk::http_service]
@@ -28,11 +27,8 @@ async fn serve(request: Request) -> Result<HttpResponse, ApiError> {
     let (endpoint, params) = routing::resolve(CHECKOUT_ROUTES, &parts.method, parts.uri.path())?;
     match endpoint {
         CheckoutEndpoint::Checkout => {
-            platform::request::check_length(&parts.headers, platform::request::MAX_JSON_BODY)?;
-            let body = body
-                .bytes()
-                .await
-                .map_err(|_| ApiError::bad_request("could not read the request body"))?;
+            let limit = platform::request::MAX_JSON_BODY;
+            let body = platform::request::read_body(&parts.headers, body, limit).await?;
             checkout::checkout(&parts, &body).await
         }
         CheckoutEndpoint::ListOrders => {

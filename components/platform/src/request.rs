@@ -16,6 +16,32 @@ pub const CART_HOME_HEADER: &str = "x-cp-cart-home";
 /// Default cap on JSON bodies: our largest legitimate body (a course edit) is a few KiB.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
+/// The one body reader: at most `limit` bytes, counted while reading, so a body larger
+/// than it says (or than it does not say) is refused with 413 before it is buffered whole.
+pub async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt;
+    check_length(headers, limit)?;
+    let collected = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {error}"))
+            }
+        })?;
+    Ok(collected.to_bytes())
+}
+
 /// Checks `Content-Type` is JSON (parameters such as `charset` allowed).
 pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
@@ -145,5 +171,24 @@ mod tests {
     fn non_numeric_value_for_a_number_is_400() {
         let error = query::<Page>(Some("page=two")).expect_err("400");
         assert_eq!(error.status(), 400);
+    }
+
+    #[test]
+    fn the_body_reader_counts_while_reading_and_refuses_what_no_length_announced() {
+        use http_body_util::{Full, StreamBody};
+        let chunks = (0..4).map(|_| {
+            Ok::<_, std::convert::Infallible>(http_body::Frame::data(bytes::Bytes::from(
+                vec![b'x'; 100],
+            )))
+        });
+        let unannounced = StreamBody::new(futures::stream::iter(chunks));
+        let read = futures::executor::block_on(read_body(&HeaderMap::new(), unannounced, 250));
+        assert!(
+            matches!(read, Err(ApiError::PayloadTooLarge { limit: 250 })),
+            "{read:?}"
+        );
+        let small = Full::new(bytes::Bytes::from_static(b"{}"));
+        let read = futures::executor::block_on(read_body(&HeaderMap::new(), small, 250));
+        assert_eq!(read.ok().as_deref(), Some(&b"{}"[..]));
     }
 }
