@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use commerce_core::cart::{CartOwner, StoredCart};
 use commerce_core::event::OrderPaid;
-use commerce_core::idempotency;
+use commerce_core::idempotency::{self, Fingerprint, IdempotencyKey};
 use commerce_core::payment::{ChargeRequest, ChargeResponse, ChargeStatus, normalise_card_number};
 use commerce_core::views::{CheckoutRequest, CheckoutResponse, OrderView, problems};
 use commerce_core::{Money, OrderStatus};
@@ -187,8 +187,8 @@ enum Claim {
 
 struct Attempt {
     user_id: Uuid,
-    key: String,
-    fingerprint: String,
+    key: IdempotencyKey,
+    fingerprint: Fingerprint,
     carts: Carts,
 }
 
@@ -202,8 +202,8 @@ impl Attempt {
                 CLAIM,
                 &[
                     rows::id(self.user_id),
-                    rows::text(&self.key),
-                    rows::text(&self.fingerprint),
+                    rows::text(self.key.as_str()),
+                    rows::text(self.fingerprint.as_str()),
                     CLAIM_SECS.into(),
                 ],
             )
@@ -218,11 +218,11 @@ impl Attempt {
             let existing = collect(
                 db,
                 EXISTING,
-                &[rows::id(self.user_id), rows::text(&self.key)],
+                &[rows::id(self.user_id), rows::text(self.key.as_str())],
             )
             .await?;
             if let Some(row) = existing.first() {
-                let fingerprint: String = runtime::db::column(row, "fingerprint")?;
+                let fingerprint = Fingerprint::stored(runtime::db::column(row, "fingerprint")?);
                 if fingerprint != self.fingerprint {
                     return Err(problems::idempotency_key_reused());
                 }
@@ -319,7 +319,7 @@ impl Attempt {
             &[
                 rows::id(order_id),
                 rows::id(self.user_id),
-                rows::text(&self.key),
+                rows::text(self.key.as_str()),
                 total.amount_cents.into(),
                 rows::text(&total.currency),
                 rows::text(serde_json::Value::from(lines_json).to_string()),
@@ -389,7 +389,7 @@ impl Attempt {
                 rows::text(occurred_at),
                 rows::text(&answer.body),
                 rows::id(self.user_id),
-                rows::text(&self.key),
+                rows::text(self.key.as_str()),
             ],
         )
         .await?;
@@ -430,7 +430,7 @@ impl Attempt {
                 rows::text(&order.total.currency),
                 rows::text(&answer.body),
                 rows::id(self.user_id),
-                rows::text(&self.key),
+                rows::text(self.key.as_str()),
             ],
         )
         .await?;
@@ -450,7 +450,10 @@ impl Attempt {
             }
         };
         if let Err(error) = db
-            .execute(sql, &[rows::id(self.user_id), rows::text(&self.key)])
+            .execute(
+                sql,
+                &[rows::id(self.user_id), rows::text(self.key.as_str())],
+            )
             .await
         {
             eprintln!("could not release idempotency key: {error}");

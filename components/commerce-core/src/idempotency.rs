@@ -11,8 +11,33 @@ use sha2::{Digest, Sha256};
 pub const HEADER: &str = "idempotency-key";
 pub const MAX_KEY_LEN: usize = 255;
 
+/// A client's `Idempotency-Key`, known to be 1..=255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The hex SHA-256 of a request's canonical JSON body: what a key is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// A fingerprint read back from storage.
+    pub fn stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Validates the header value: required, 1..=255 visible ASCII characters.
-pub fn key_from_header(value: Option<&http::HeaderValue>) -> Result<String, ApiError> {
+pub fn key_from_header(value: Option<&http::HeaderValue>) -> Result<IdempotencyKey, ApiError> {
     let Some(value) = value else {
         return Err(ApiError::invalid(
             "Idempotency-Key",
@@ -25,20 +50,21 @@ pub fn key_from_header(value: Option<&http::HeaderValue>) -> Result<String, ApiE
         .map(str::trim)
         .filter(|key| !key.is_empty() && key.len() <= MAX_KEY_LEN)
         .filter(|key| key.bytes().all(|byte| byte.is_ascii_graphic()));
-    key.map(str::to_owned).ok_or_else(|| {
-        ApiError::invalid(
-            "Idempotency-Key",
-            format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
-        )
-    })
+    key.map(|key| IdempotencyKey(key.to_owned()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+            )
+        })
 }
 
-/// Hex SHA-256 of the canonical form of a JSON body.
-pub fn fingerprint(body: &serde_json::Value) -> String {
+/// The fingerprint of a JSON body, in canonical form.
+pub fn fingerprint(body: &serde_json::Value) -> Fingerprint {
     // serde_json's default map is ordered by key, so re-serialising canonicalises.
     let canonical = body.to_string();
     let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    Fingerprint(digest.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 #[cfg(test)]
@@ -57,7 +83,7 @@ mod tests {
     fn accepts_a_uuid_and_refuses_blank_or_long_keys() {
         let uuid = HeaderValue::from_static("0190f4b2-7c1e-7e3a-9a55-2b1c7d9e8f00");
         assert_eq!(
-            key_from_header(Some(&uuid)).expect("valid"),
+            key_from_header(Some(&uuid)).expect("valid").as_str(),
             "0190f4b2-7c1e-7e3a-9a55-2b1c7d9e8f00"
         );
         assert!(key_from_header(Some(&HeaderValue::from_static("  "))).is_err());
@@ -72,7 +98,7 @@ mod tests {
         let b: serde_json::Value =
             serde_json::from_str("{ \"note\": \"x\",\n \"card_number\": \"4242\" }").expect("json");
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_eq!(fingerprint(&a).len(), 64);
+        assert_eq!(fingerprint(&a).as_str().len(), 64);
     }
 
     #[test]

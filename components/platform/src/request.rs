@@ -177,9 +177,10 @@ mod tests {
     fn the_body_reader_counts_while_reading_and_refuses_what_no_length_announced() {
         use http_body_util::{Full, StreamBody};
         let chunks = (0..4).map(|_| {
-            Ok::<_, std::convert::Infallible>(http_body::Frame::data(bytes::Bytes::from(
-                vec![b'x'; 100],
-            )))
+            Ok::<_, std::convert::Infallible>(http_body::Frame::data(bytes::Bytes::from(vec![
+                b'x';
+                100
+            ])))
         });
         let unannounced = StreamBody::new(futures::stream::iter(chunks));
         let read = futures::executor::block_on(read_body(&HeaderMap::new(), unannounced, 250));
