@@ -8,8 +8,8 @@
 # non-zero on any failure.
 #
 # Environment:
-#   CARGO_TARGET_DIR   cargo's target dir (default: <repo>/target); spin-test-host resolves
-#                      component sources against it.
+#   CARGO_TARGET_DIR   cargo's target dir (default: <repo>/target); component sources are
+#                      always <repo>/target/... (scripts/build-wasm.sh copies them there).
 #   E2E_SKIP_BUILD=1   use already-built wasm, host and db binaries.
 #   SPIN_TEST_HOST, DB_TOOL  paths of those binaries (default: $CARGO_TARGET_DIR/debug/...).
 #   PGHOST/PGPORT/PGUSER  PostgreSQL server (default 127.0.0.1:5432, user postgres).
@@ -40,21 +40,10 @@ fi
 
 # --- Build -------------------------------------------------------------------------------
 if [ "${E2E_SKIP_BUILD:-0}" != 1 ]; then
-  # Every component's build command in spin.toml is `cargo build ... -p <crate>`: build them
-  # in one cargo invocation.
-  mapfile -t crates < <(python3 - "$root/spin.toml" <<'PY'
-import re, sys, tomllib
-manifest = tomllib.load(open(sys.argv[1], "rb"))
-for component in manifest.get("component", {}).values():
-    command = component.get("build", {}).get("command", "")
-    for crate in re.findall(r"-p\s+(\S+)", command):
-        print(crate)
-PY
-  )
-  package_args=()
-  for crate in "${crates[@]}"; do package_args+=(-p "$crate"); done
-  log "building wasm components: ${crates[*]}"
-  cargo build --target wasm32-wasip2 --release "${package_args[@]}" >&2 || fail_setup "wasm build failed"
+  # Builds into $CARGO_TARGET_DIR and copies the .wasm files to <repo>/target, where
+  # spin.toml's sources name them.
+  log "building wasm components"
+  scripts/build-wasm.sh >&2 || fail_setup "wasm build failed"
   log "building spin-test-host and db"
   cargo build -p spin-test-host -p db >&2 || fail_setup "host/db build failed"
 fi
