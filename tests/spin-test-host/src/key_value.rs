@@ -3,9 +3,11 @@
 //! `<state dir>/sqlite_key_value.db`, and a `type = "spin"` store with a `path` is a SQLite file
 //! too; both use Spin's table and SQLite's default durability (rollback journal,
 //! `synchronous = FULL`: every `set` is a committed, synced transaction). `type = "spin"`
-//! without a path, and `default` without a state dir, are in memory; `type = "redis"` is Redis.
+//! without a path, and `default` without a state dir, are in-memory SQLite databases, as in
+//! Spin (same calls, same `block_in_place`, which changes how the request's tasks interleave
+//! and so when the response body is ready); `type = "redis"` is Redis.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -30,7 +32,6 @@ pub struct KeyValueStores {
 }
 
 enum Backend {
-    Memory(Mutex<BTreeMap<String, Vec<u8>>>),
     Sqlite(SqliteStore),
     /// Connected on first use, so an app starts even while Redis is down (as Spin does).
     Redis {
@@ -45,17 +46,14 @@ impl KeyValueStores {
     pub fn new(config: &RuntimeConfig, state_dir: Option<&Path>) -> Result<Self> {
         let mut stores = HashMap::new();
         let default = match state_dir {
-            Some(dir) => Backend::sqlite(dir.join(DEFAULT_STORE_FILE), "default")?,
-            None => Backend::memory(),
+            Some(dir) => Backend::sqlite(Some(dir.join(DEFAULT_STORE_FILE)), "default")?,
+            None => Backend::sqlite(None, "default")?,
         };
         stores.insert("default".to_string(), Arc::new(default));
         for (label, store) in &config.key_value_store {
             let backend = match store {
                 KeyValueStoreConfig::Spin { path } => {
-                    match config.spin_store_path(path.as_deref()) {
-                        Some(file) => Backend::sqlite(file, label)?,
-                        None => Backend::memory(),
-                    }
+                    Backend::sqlite(config.spin_store_path(path.as_deref()), label)?
                 }
                 KeyValueStoreConfig::Redis { url } => Backend::Redis {
                     client: redis::Client::open(url.as_str()).map_err(|e| {
@@ -134,14 +132,14 @@ fn backend<T>(
 }
 
 impl Backend {
-    fn memory() -> Self {
-        Self::Memory(Mutex::new(BTreeMap::new()))
-    }
-
-    /// A SQLite-backed store; like Spin, creates the file's folder now and opens the file when
-    /// a component first opens the store.
-    fn sqlite(path: PathBuf, label: &str) -> Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+    /// A SQLite-backed store (`None`: an in-memory database); like Spin, creates the file's
+    /// folder now and opens the database when a component first opens the store.
+    fn sqlite(path: Option<PathBuf>, label: &str) -> Result<Self> {
+        if let Some(parent) = path
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|p| !p.exists())
+        {
             std::fs::create_dir_all(parent).with_context(|| {
                 format!(
                     "failed to create key value store's parent directory: '{}'",
@@ -178,64 +176,40 @@ impl Backend {
         }
     }
 
-    fn with_memory<R>(&self, f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> R) -> Option<R> {
-        match self {
-            Self::Memory(map) => Some(f(&mut map.lock().unwrap_or_else(|e| e.into_inner()))),
-            Self::Redis { .. } | Self::Sqlite(_) => None,
-        }
-    }
-
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
         if let Self::Sqlite(store) = self {
             return store.get(&key);
         }
-        match self.with_memory(|map| map.get(&key).cloned()) {
-            Some(value) => Ok(value),
-            None => self.redis(redis::cmd("GET").arg(key).clone()).await,
-        }
+        self.redis(redis::cmd("GET").arg(key).clone()).await
     }
 
     async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
         if let Self::Sqlite(store) = self {
             return store.set(&key, &value);
         }
-        match self.with_memory(|map| map.insert(key.clone(), value.clone())) {
-            Some(_) => Ok(()),
-            None => {
-                self.redis(redis::cmd("SET").arg(key).arg(value).clone())
-                    .await
-            }
-        }
+        self.redis(redis::cmd("SET").arg(key).arg(value).clone())
+            .await
     }
 
     async fn delete(&self, key: String) -> Result<(), Error> {
         if let Self::Sqlite(store) = self {
             return store.delete(&key);
         }
-        match self.with_memory(|map| map.remove(&key)) {
-            Some(_) => Ok(()),
-            None => self.redis(redis::cmd("DEL").arg(key).clone()).await,
-        }
+        self.redis(redis::cmd("DEL").arg(key).clone()).await
     }
 
     async fn exists(&self, key: String) -> Result<bool, Error> {
         if let Self::Sqlite(store) = self {
             return Ok(store.get(&key)?.is_some());
         }
-        match self.with_memory(|map| map.contains_key(&key)) {
-            Some(found) => Ok(found),
-            None => self.redis(redis::cmd("EXISTS").arg(key).clone()).await,
-        }
+        self.redis(redis::cmd("EXISTS").arg(key).clone()).await
     }
 
     async fn keys(&self) -> Result<Vec<String>, Error> {
         if let Self::Sqlite(store) = self {
             return store.keys();
         }
-        match self.with_memory(|map| map.keys().cloned().collect()) {
-            Some(keys) => Ok(keys),
-            None => self.redis(redis::cmd("KEYS").arg("*").clone()).await,
-        }
+        self.redis(redis::cmd("KEYS").arg("*").clone()).await
     }
 }
 
@@ -243,7 +217,8 @@ impl Backend {
 /// with SQLite's defaults, every statement run on the calling thread while it holds the
 /// connection (Spin uses `block_in_place`), so a slow disk slows the request as in Spin.
 struct SqliteStore {
-    path: PathBuf,
+    /// `None`: in memory.
+    path: Option<PathBuf>,
     label: String,
     connection: OnceLock<Mutex<rusqlite::Connection>>,
 }
@@ -254,8 +229,8 @@ impl SqliteStore {
         let connection = match self.connection.get() {
             Some(connection) => connection,
             None => {
-                let opened = blocking(|| open_sqlite(&self.path)).map_err(|error| {
-                    tracing::warn!("key-value store {}: {error:#}", self.path.display());
+                let opened = blocking(|| open_sqlite(self.path.as_deref())).map_err(|error| {
+                    tracing::warn!("key-value store `{}`: {error:#}", self.label);
                     other(format!("{error:#}"))
                 })?;
                 self.connection.get_or_init(|| Mutex::new(opened))
@@ -321,9 +296,12 @@ impl SqliteStore {
 }
 
 /// Opens (creating) a store file as Spin does: `Connection::open` with no pragmas.
-fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
-    let connection = rusqlite::Connection::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+fn open_sqlite(path: Option<&Path>) -> Result<rusqlite::Connection> {
+    let connection = match path {
+        Some(path) => rusqlite::Connection::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?,
+        None => rusqlite::Connection::open_in_memory()?,
+    };
     connection.execute(
         "CREATE TABLE IF NOT EXISTS spin_key_value (
              store TEXT NOT NULL,
