@@ -285,12 +285,11 @@ impl SqliteStore {
             let mut statement = connection
                 .prepare_cached("SELECT key FROM spin_key_value WHERE store=$1")
                 .map_err(other)?;
-            let keys = statement
+            statement
                 .query_map([self.label.as_str()], |row| row.get::<_, String>(0))
                 .map_err(other)?
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(other);
-            keys
+                .map_err(other)
         })
     }
 }

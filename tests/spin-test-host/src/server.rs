@@ -67,6 +67,14 @@ async fn handle(
     client: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Result<Response<WasiBody>, Infallible> {
+    // Spin answers its own paths before routing: no component ever sees them.
+    if let Some(well_known) = request.uri().path().strip_prefix("/.well-known/spin/") {
+        return Ok(match well_known {
+            "health" => text_response(StatusCode::OK, "OK"),
+            // Spin also serves `info` (app metadata as JSON); the host has nothing to say there.
+            _ => empty_response(StatusCode::NOT_FOUND),
+        });
+    }
     let Some(route) = app.router.route(request.uri().path()) else {
         return Ok(empty_response(StatusCode::NOT_FOUND));
     };
@@ -121,4 +129,13 @@ pub fn set_spin_headers(
     if let Some(client) = client {
         set("spin-client-addr", &client.to_string());
     }
+}
+
+fn text_response(status: StatusCode, text: &'static str) -> Response<WasiBody> {
+    let body = http_body_util::Full::new(bytes::Bytes::from_static(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
 }

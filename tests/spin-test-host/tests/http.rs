@@ -174,3 +174,15 @@ async fn no_route_and_failures_answer_with_empty_bodies_like_spin() {
     assert!(head.starts_with("http/1.1 404"), "{head}");
     assert!(body.is_empty(), "{body:?}");
 }
+
+#[tokio::test]
+async fn spin_answers_its_well_known_paths_itself() {
+    // The fixture's /probe/... and /wild/... routes are wildcards, but /.well-known/spin/ is
+    // Spin's: health answers OK, anything else there is 404, and no component sees them.
+    let app = fixture_app().start().await.expect("app starts");
+    assert_eq!(
+        get(&app.url("/.well-known/spin/health")).await,
+        (200, "OK".into())
+    );
+    assert_eq!(get(&app.url("/.well-known/spin/other")).await.0, 404);
+}
