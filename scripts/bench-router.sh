@@ -40,7 +40,8 @@ DATABASE_URL="$DATABASE_URL" "$BIN/db" migrate >/dev/null
 DATABASE_URL="$DATABASE_URL" "$BIN/db" seed >/dev/null
 # Beside spin.toml, so its relative component paths still resolve.
 DIRECT="$(mktemp --suffix=.toml -p .)"
-trap 'rm -f "$DIRECT"' EXIT
+STATE_ROOT="$(mktemp -d)"  # the servers' state dirs, removed at exit
+trap 'rm -f "$DIRECT"; rm -rf "$STATE_ROOT"' EXIT
 { cat spin.toml; printf '\n[[trigger.http]]\nroute = "/api/courses/..."\ncomponent = "catalog"\n'; } > "$DIRECT"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -51,7 +52,7 @@ start() { # manifest path -> "pid port"
   local port state_dir
   port=$(free_port)
   # Each server its own state dir (the `default` store's SQLite file), as separate apps have.
-  state_dir="$(mktemp -d)"
+  state_dir="$(mktemp -d -p "$STATE_ROOT")"
   SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" SPIN_VARIABLE_RATE_LIMIT_REQUESTS=1000000000 \
     SPIN_VARIABLE_API_TOKEN=bench \
     "$HOST" serve --manifest "$1" --listen "127.0.0.1:$port" --runtime-config-file runtime-config/local.toml \
@@ -86,7 +87,7 @@ HOP_PATH="/probe/fetch?url=http://private-echo.spin.internal/x"
 read -r direct_pid direct_port <<<"$(start "$DIRECT" "$PATH_UNDER_TEST")"
 read -r routed_pid routed_port <<<"$(start spin.toml "$PATH_UNDER_TEST")"
 read -r fixtures_pid fixtures_port <<<"$(start tests/fixtures/spin.toml /hello)"
-trap 'kill $direct_pid $routed_pid $fixtures_pid 2>/dev/null; rm -f "$DIRECT"' EXIT
+trap 'kill $direct_pid $routed_pid $fixtures_pid 2>/dev/null; rm -f "$DIRECT"; rm -rf "$STATE_ROOT"' EXIT
 declare -A urls=(
   [direct]="http://127.0.0.1:$direct_port$PATH_UNDER_TEST"
   [routed]="http://127.0.0.1:$routed_port$PATH_UNDER_TEST"

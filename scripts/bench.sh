@@ -58,6 +58,7 @@ prepare_catalog_db() {
 }
 if [ -z "${BENCH_ONLY:-}" ] || [[ "$BENCH_ONLY" == catalog-* ]]; then prepare_catalog_db; fi
 
+STATE_ROOT="$(mktemp -d)"  # the servers' state dirs, removed at exit
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # One wrk run -> "req_per_sec p50_ms p99_ms"
@@ -87,7 +88,7 @@ start_server() { # manifest path vars flag
   if [ "$manifest" = spin.toml ]; then runtime_config=(--runtime-config-file runtime-config/local.toml); fi
   # Each server its own state dir (the `default` store's SQLite file), as separate apps have.
   local state_dir
-  state_dir="$(mktemp -d)"
+  state_dir="$(mktemp -d -p "$STATE_ROOT")"
   (
     for assignment in $vars; do export "SPIN_VARIABLE_${assignment%%=*}=${assignment#*=}"; done
     exec "$HOST" serve --manifest "$manifest" --listen "127.0.0.1:$port" "${runtime_config[@]}" \
@@ -117,7 +118,7 @@ for scenario in "${SCENARIOS[@]}"; do
     names+=("$name $nodelay"); urls+=("http://127.0.0.1:$port$path"); pids+=("$pid")
   done
 done
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$STATE_ROOT"' EXIT
 
 results=""
 for run in $(seq 1 "$RUNS"); do

@@ -75,9 +75,11 @@ psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "CREATE DATABAS
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export E2E_BASE_URL="http://127.0.0.1:$port"
 log "serving the app at $E2E_BASE_URL (log: $workdir/host.log)"
+# A state dir of this run's own (the `default` store's SQLite file; Spin's default would be
+# <repo>/.spin, kept between runs).
 SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" "$host_bin" serve --manifest spin.toml --listen "127.0.0.1:$port" \
   --runtime-config-file "${E2E_RUNTIME_CONFIG:-runtime-config/local.toml}" \
-  >"$workdir/host.log" 2>&1 &
+  --state-dir "$workdir/state" >"$workdir/host.log" 2>&1 &
 host_pid=$!
 # Readiness: the host answers once every component is loaded (bounded: 120 x 0.5 s).
 for _ in $(seq 120); do
