@@ -20,6 +20,9 @@ STATE_DIR="${STATE_DIR:-/var/tmp/course-platform/regions}"
 DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/course_platform?sslmode=disable}"
 REPLICA_DATABASE_URL="${REPLICA_DATABASE_URL:-${DATABASE_URL/:5432/:5433}}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+# Where cargo builds (the test host binary). Component sources are always <repo>/target/...,
+# relative to spin.toml as Spin reads them: spin.toml's build commands pass --target-dir
+# target, and scripts/build-wasm.sh copies its .wasm files there, whatever this says.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/course-platform/target}"
 
 REGIONS=(us-east eu-west ap-south)

@@ -10,7 +10,8 @@
 # components (tests/fixtures: /hello vs /probe/fetch of private-echo.spin.internal).
 #
 # Knobs: BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_SKIP_BUILD=1 (reuse the wasm and the debug host/db binaries `scripts/test.sh` built).
+# BENCH_SKIP_BUILD=1 (reuse the wasm and the debug host/db binaries `scripts/test.sh` built),
+# BENCH_TCP_NODELAY=on (set TCP_NODELAY on accepted connections; default off, as Spin serves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,23 +35,28 @@ else
 fi
 HOST="$BIN/spin-test-host"
 
-psql -h 127.0.0.1 -U postgres -qc "drop database if exists $DB_NAME" -c "create database $DB_NAME"
+psql -h 127.0.0.1 -U postgres -qc "drop database if exists $DB_NAME with (force)" -c "create database $DB_NAME"
 DATABASE_URL="$DATABASE_URL" "$BIN/db" migrate >/dev/null
 DATABASE_URL="$DATABASE_URL" "$BIN/db" seed >/dev/null
 # Beside spin.toml, so its relative component paths still resolve.
 DIRECT="$(mktemp --suffix=.toml -p .)"
-trap 'rm -f "$DIRECT"' EXIT
+STATE_ROOT="$(mktemp -d)"  # the servers' state dirs, removed at exit
+trap 'rm -f "$DIRECT"; rm -rf "$STATE_ROOT"' EXIT
 { cat spin.toml; printf '\n[[trigger.http]]\nroute = "/api/courses/..."\ncomponent = "catalog"\n'; } > "$DIRECT"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+NODELAY_FLAG=()
+[ "${BENCH_TCP_NODELAY:-off}" = on ] && NODELAY_FLAG=(--tcp-nodelay)
 start() { # manifest path -> "pid port"
-  local port
+  local port state_dir
   port=$(free_port)
+  # Each server its own state dir (the `default` store's SQLite file), as separate apps have.
+  state_dir="$(mktemp -d -p "$STATE_ROOT")"
   SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" SPIN_VARIABLE_RATE_LIMIT_REQUESTS=1000000000 \
     SPIN_VARIABLE_API_TOKEN=bench \
     "$HOST" serve --manifest "$1" --listen "127.0.0.1:$port" --runtime-config-file runtime-config/local.toml \
-    >/dev/null 2>&1 &
+    --state-dir "$state_dir" "${NODELAY_FLAG[@]}" >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 300); do
     curl -sf -o /dev/null "http://127.0.0.1:$port$2" && break
@@ -81,7 +87,7 @@ HOP_PATH="/probe/fetch?url=http://private-echo.spin.internal/x"
 read -r direct_pid direct_port <<<"$(start "$DIRECT" "$PATH_UNDER_TEST")"
 read -r routed_pid routed_port <<<"$(start spin.toml "$PATH_UNDER_TEST")"
 read -r fixtures_pid fixtures_port <<<"$(start tests/fixtures/spin.toml /hello)"
-trap 'kill $direct_pid $routed_pid $fixtures_pid 2>/dev/null; rm -f "$DIRECT"' EXIT
+trap 'kill $direct_pid $routed_pid $fixtures_pid 2>/dev/null; rm -f "$DIRECT"; rm -rf "$STATE_ROOT"' EXIT
 declare -A urls=(
   [direct]="http://127.0.0.1:$direct_port$PATH_UNDER_TEST"
   [routed]="http://127.0.0.1:$routed_port$PATH_UNDER_TEST"
@@ -126,4 +132,4 @@ for label, texts in (("1 connection", sys.argv[2:6]), (f"{connections} connectio
     percent, millis, _ = added(texts[2], texts[3])
     print(f"  one service-chaining hop, {label}: p50 {millis * 1000:+.0f} us ({percent:+.1f}% on a trivial component)")
 PY
-echo "($RUNS interleaved runs of $DURATION per scenario; medians)"
+echo "($RUNS interleaved runs of $DURATION per scenario; medians; TCP_NODELAY ${BENCH_TCP_NODELAY:-off})"

@@ -20,6 +20,8 @@ NO_RATE_LIMIT="RATE_LIMIT_REQUESTS=1000000000"
 
 SCENARIOS=(
   "hello|tests/fixtures/spin.toml|/hello|API_TOKEN=bench"
+  "probe-kv|tests/fixtures/spin.toml|/probe/kv/default/k|API_TOKEN=bench"
+  "probe-kv-sized|tests/fixtures/spin.toml|/probe/kv-sized/default/k|API_TOKEN=bench"
   "catalog-cached|spin.toml|$CATALOG_PAGE|DATABASE_URL=$BENCH_DATABASE_URL $NO_RATE_LIMIT"
   "catalog-uncached|spin.toml|$CATALOG_PAGE|DATABASE_URL=$BENCH_DATABASE_URL $NO_RATE_LIMIT CATALOG_CACHE_ENABLED=false"
 )
@@ -56,6 +58,7 @@ prepare_catalog_db() {
 }
 if [ -z "${BENCH_ONLY:-}" ] || [[ "$BENCH_ONLY" == catalog-* ]]; then prepare_catalog_db; fi
 
+STATE_ROOT="$(mktemp -d)"  # the servers' state dirs, removed at exit
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # One wrk run -> "req_per_sec p50_ms p99_ms"
@@ -83,12 +86,18 @@ start_server() { # manifest path vars flag
   # The app lists key-value stores beyond `default`: serve it with their runtime config.
   local runtime_config=()
   if [ "$manifest" = spin.toml ]; then runtime_config=(--runtime-config-file runtime-config/local.toml); fi
+  # Each server its own state dir (the `default` store's SQLite file), as separate apps have.
+  local state_dir
+  state_dir="$(mktemp -d -p "$STATE_ROOT")"
   (
     for assignment in $vars; do export "SPIN_VARIABLE_${assignment%%=*}=${assignment#*=}"; done
-    exec "$HOST" serve --manifest "$manifest" --listen "127.0.0.1:$port" "${runtime_config[@]}" $flag
+    exec "$HOST" serve --manifest "$manifest" --listen "127.0.0.1:$port" "${runtime_config[@]}" \
+      --state-dir "$state_dir" $flag
   ) >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 300); do
+    # The probe scenarios read key `k` of the default store: set it once.
+    curl -sf -o /dev/null -X PUT --data v "http://127.0.0.1:$port/probe/kv/default/k" 2>/dev/null || true
     if curl -sf -o /dev/null "http://127.0.0.1:$port$path"; then echo "$pid $port"; return; fi
     sleep 0.1
   done
@@ -104,12 +113,12 @@ for scenario in "${SCENARIOS[@]}"; do
   IFS='|' read -r name manifest path vars <<<"$scenario"
   if [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$name" ]; then continue; fi
   for nodelay in on off; do
-    flag=""; [ "$nodelay" = off ] && flag="--no-tcp-nodelay"
+    flag=""; [ "$nodelay" = on ] && flag="--tcp-nodelay"  # off: as Spin serves
     read -r pid port <<<"$(start_server "$manifest" "$path" "$vars" "$flag")"
     names+=("$name $nodelay"); urls+=("http://127.0.0.1:$port$path"); pids+=("$pid")
   done
 done
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$STATE_ROOT"' EXIT
 
 results=""
 for run in $(seq 1 "$RUNS"); do

@@ -29,11 +29,14 @@ cargo run --quiet --release -p db -- seed
 
 export SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL"
 if command -v spin >/dev/null 2>&1; then
+  # spin.toml's build commands write to <repo>/target (--target-dir), where `source` points,
+  # whatever CARGO_TARGET_DIR is set to.
   spin build
   exec spin up --listen "$listen" --runtime-config-file "$runtime_config"
 fi
 
-# No Spin on this machine: serve the same components with the project's test host.
+# No Spin on this machine: serve the same components with the project's test host
+# (build-wasm.sh copies the .wasm files to <repo>/target, where spin.toml names them).
 echo "up.sh: spin not found; serving with tests/spin-test-host (a test tool, not a product runtime)" >&2
 scripts/build-wasm.sh
 exec cargo run --quiet --release -p spin-test-host -- serve \

@@ -5,6 +5,17 @@
 //! point at the hashed names. ES modules import each other by their plain names
 //! (`./api.js`); an import map generated into the HTML maps those to the hashed names, so a
 //! module's own bytes (and hash) never depend on its imports' hashes.
+//!
+//! The generated code embeds assets by absolute path (`include_bytes!`), so this script tells
+//! cargo about exactly those paths: `rerun-if-changed` for every embedded file and for the
+//! assets directory (new or removed files), by the absolute paths embedded. One target dir may
+//! serve several checkouts (clones, worktrees, CI's fresh clone with a warm cache); cargo's
+//! freshness checks are by path and mtime, and a checkout created before another one's build
+//! has older files, so paths alone would let one checkout reuse another's output (or fail
+//! with `couldn't read .../assets/x.js` once the other is deleted). So the script also reruns
+//! when the checkout it ran in is not this one: `rerun-if-env-changed=PWD`, the folder cargo
+//! was started in, which is the checkout's for every build command of this repository
+//! (scripts `cd` to the root; `spin build` runs from it).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,11 +41,15 @@ struct Asset {
 fn main() -> BuildResult<()> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("assets");
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
-    println!("cargo:rerun-if-changed=assets");
+    println!("cargo:rerun-if-changed={}", root.display());
+    println!("cargo:rerun-if-env-changed=PWD");
 
     let mut assets = Vec::new();
     collect(&root, &root, &mut assets)?;
     assets.sort_by(|a, b| a.relative.cmp(&b.relative));
+    for asset in &assets {
+        println!("cargo:rerun-if-changed={}", asset.source.display());
+    }
 
     // Plain URL -> hashed URL for every non-HTML asset.
     let mut hashed = BTreeMap::new();

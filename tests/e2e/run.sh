@@ -8,8 +8,8 @@
 # non-zero on any failure.
 #
 # Environment:
-#   CARGO_TARGET_DIR   cargo's target dir (default: <repo>/target); spin-test-host resolves
-#                      component sources against it.
+#   CARGO_TARGET_DIR   cargo's target dir (default: <repo>/target); component sources are
+#                      always <repo>/target/... (scripts/build-wasm.sh copies them there).
 #   E2E_SKIP_BUILD=1   use already-built wasm, host and db binaries.
 #   SPIN_TEST_HOST, DB_TOOL  paths of those binaries (default: $CARGO_TARGET_DIR/debug/...).
 #   PGHOST/PGPORT/PGUSER  PostgreSQL server (default 127.0.0.1:5432, user postgres).
@@ -40,21 +40,10 @@ fi
 
 # --- Build -------------------------------------------------------------------------------
 if [ "${E2E_SKIP_BUILD:-0}" != 1 ]; then
-  # Every component's build command in spin.toml is `cargo build ... -p <crate>`: build them
-  # in one cargo invocation.
-  mapfile -t crates < <(python3 - "$root/spin.toml" <<'PY'
-import re, sys, tomllib
-manifest = tomllib.load(open(sys.argv[1], "rb"))
-for component in manifest.get("component", {}).values():
-    command = component.get("build", {}).get("command", "")
-    for crate in re.findall(r"-p\s+(\S+)", command):
-        print(crate)
-PY
-  )
-  package_args=()
-  for crate in "${crates[@]}"; do package_args+=(-p "$crate"); done
-  log "building wasm components: ${crates[*]}"
-  cargo build --target wasm32-wasip2 --release "${package_args[@]}" >&2 || fail_setup "wasm build failed"
+  # Builds into $CARGO_TARGET_DIR and copies the .wasm files to <repo>/target, where
+  # spin.toml's sources name them.
+  log "building wasm components"
+  scripts/build-wasm.sh >&2 || fail_setup "wasm build failed"
   log "building spin-test-host and db"
   cargo build -p spin-test-host -p db >&2 || fail_setup "host/db build failed"
 fi
@@ -86,9 +75,11 @@ psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "CREATE DATABAS
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export E2E_BASE_URL="http://127.0.0.1:$port"
 log "serving the app at $E2E_BASE_URL (log: $workdir/host.log)"
+# A state dir of this run's own (the `default` store's SQLite file; Spin's default would be
+# <repo>/.spin, kept between runs).
 SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" "$host_bin" serve --manifest spin.toml --listen "127.0.0.1:$port" \
   --runtime-config-file "${E2E_RUNTIME_CONFIG:-runtime-config/local.toml}" \
-  >"$workdir/host.log" 2>&1 &
+  --state-dir "$workdir/state" >"$workdir/host.log" 2>&1 &
 host_pid=$!
 # Readiness: the host answers once every component is loaded (bounded: 120 x 0.5 s).
 for _ in $(seq 120); do

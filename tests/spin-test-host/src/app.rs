@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Empty};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -24,7 +24,7 @@ use crate::manifest::{FileMount, Manifest};
 use crate::outbound::AllowedHosts;
 use crate::reuse::{ComponentHandler, InstanceReuse};
 use crate::router::{RouteMatch, Router};
-use crate::runtime_config::RuntimeConfig;
+use crate::runtime_config::{RuntimeConfig, StateDir};
 use crate::variables::{AppVariables, ComponentVariables};
 
 /// The repository root: relative manifest and runtime-config paths given to [`App::builder`]
@@ -43,8 +43,11 @@ impl App {
             variables: BTreeMap::new(),
             runtime_config: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tcp_nodelay: true,
+            // Off as in Spin; SPIN_TEST_HOST_TCP_NODELAY=1 turns it on for a whole test run
+            // (to measure what Nagle's algorithm costs the suite).
+            tcp_nodelay: std::env::var("SPIN_TEST_HOST_TCP_NODELAY").is_ok_and(|v| v == "1"),
             instance_reuse: InstanceReuse::default(),
+            state_dir: None,
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct AppBuilder {
     listen: SocketAddr,
     tcp_nodelay: bool,
     instance_reuse: InstanceReuse,
+    /// `None`: a fresh state dir for this start (see [`AppBuilder::state_dir`]).
+    state_dir: Option<StateDir>,
 }
 
 impl AppBuilder {
@@ -79,9 +84,21 @@ impl AppBuilder {
         self
     }
 
-    /// TCP_NODELAY on accepted connections (default on; Spin itself leaves it off).
+    /// TCP_NODELAY on accepted connections: off by default, as in Spin (on only for measurements;
+    /// `SPIN_TEST_HOST_TCP_NODELAY=1` changes the default).
     pub fn tcp_nodelay(mut self, enabled: bool) -> Self {
         self.tcp_nodelay = enabled;
+        self
+    }
+
+    /// Where the `default` key-value store's SQLite file lives, as `spin up --state-dir`.
+    /// `StateDir::SpinDefault` is what `spin up` does without the flag: the runtime config's
+    /// `state_dir`, else `<manifest folder>/.spin`. Without this call, unless the runtime config
+    /// sets `state_dir`, each start gets a fresh state dir of its own (removed when the app is
+    /// dropped), as if each test ran `spin up --state-dir <new dir>`: parallel tests of the same
+    /// manifest would otherwise share `<manifest folder>/.spin/sqlite_key_value.db`.
+    pub fn state_dir(mut self, state_dir: StateDir) -> Self {
+        self.state_dir = Some(state_dir);
         self
     }
 
@@ -102,9 +119,26 @@ impl AppBuilder {
             std::env::var(name).ok()
         })
         .with_context(|| format!("cannot start {}", self.manifest.display()))?;
+        let (state_dir, fresh_state) = match (&self.state_dir, &runtime_config.state_dir) {
+            (Some(choice), _) => (choice.resolve(&runtime_config, &manifest.base_dir)?, None),
+            (None, Some(_)) => (
+                StateDir::SpinDefault.resolve(&runtime_config, &manifest.base_dir)?,
+                None,
+            ),
+            (None, None) => {
+                let fresh = TempDir::new()?;
+                (Some(fresh.0.join(".spin")), Some(fresh))
+            }
+        };
         let reuse = self.instance_reuse;
         let app = tokio::task::spawn_blocking(move || {
-            AppInner::load(&manifest, &variables, &runtime_config, reuse)
+            AppInner::load(
+                &manifest,
+                &variables,
+                &runtime_config,
+                state_dir.as_deref(),
+                reuse,
+            )
         })
         .await??;
         let triggers = crate::redis_trigger::start(&app).await?;
@@ -124,7 +158,37 @@ impl AppBuilder {
             shutdown: Some(shutdown),
             server: Some(server),
             triggers,
+            _state: fresh_state,
         })
+    }
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .subsec_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "spin-test-host-state-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create state dir {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_dir_all(&self.0) {
+            tracing::debug!("cannot remove {}: {error}", self.0.display());
+        }
     }
 }
 
@@ -134,6 +198,9 @@ pub struct RunningApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     triggers: Vec<JoinHandle<()>>,
+    /// The fresh state dir of this start, if it has one; dropped after the server (fields drop
+    /// in order, and `Drop for RunningApp` halts the server first).
+    _state: Option<TempDir>,
 }
 
 impl RunningApp {
@@ -223,11 +290,12 @@ impl AppInner {
         manifest: &Manifest,
         variables: &AppVariables,
         config: &RuntimeConfig,
+        state_dir: Option<&Path>,
         reuse: InstanceReuse,
     ) -> Result<Arc<Self>> {
         let engine = crate::engine::engine()?.clone();
         let linker = crate::instance::linker(&engine)?;
-        let key_value = Arc::new(KeyValueStores::new(&config.key_value_store)?);
+        let key_value = Arc::new(KeyValueStores::new(config, state_dir)?);
         let http_components: HashSet<&String> = manifest
             .http_triggers
             .iter()
@@ -242,7 +310,18 @@ impl AppInner {
         for (id, decl) in &manifest.components {
             key_value.check_labels(id, &decl.key_value_stores)?;
             let source = manifest.component_source(decl);
-            let component = crate::engine::load_component(&engine, &source)?;
+            if !source.is_file() {
+                bail!(
+                    "component `{id}`: failed to read component source from disk at path \"{}\" \
+                     (`source = \"{}\"` resolves from the manifest's folder {}, as in Spin; \
+                     build it with `spin build` or scripts/build-wasm.sh)",
+                    source.display(),
+                    decl.source,
+                    manifest.base_dir.display()
+                );
+            }
+            let component = crate::engine::load_component(&engine, &source)
+                .with_context(|| format!("component `{id}`"))?;
             let pre: InstancePre<InstanceState> = linker
                 .instantiate_pre(&component)
                 .map_err(anyhow::Error::from)
@@ -354,34 +433,28 @@ impl AppInner {
         ))
     }
 
-    /// Runs one HTTP request through an instance of `component`; the response body is buffered.
+    /// Runs one HTTP request through an instance of `component`. The response body is the
+    /// guest's stream, handed on as it is produced (as Spin hands it to hyper), never buffered.
     pub async fn call_http(
         self: &Arc<Self>,
         component: &str,
         request: http::Request<WasiBody>,
-    ) -> Result<http::Response<Full<Bytes>>> {
+    ) -> Result<http::Response<WasiBody>> {
         let handler = self
             .handlers
             .get(component)
             .with_context(|| format!("component `{component}` does not serve HTTP"))?;
-        let response = match handler.handle((), request).await {
-            Ok(response) => response,
+        match handler.handle((), request).await {
+            Ok(response) => Ok(response),
             Err(error) => match error.downcast::<ErrorCode>() {
                 // The guest answered with a `wasi:http` error code rather than a response.
                 Ok(code) => {
                     tracing::warn!("component `{component}` failed the request: {code:?}");
-                    return Ok(internal_error());
+                    Ok(empty_response(http::StatusCode::INTERNAL_SERVER_ERROR))
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => Err(error.into()),
             },
-        };
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|error| anyhow::anyhow!("response body of `{component}`: {error}"))?
-            .to_bytes();
-        Ok(http::Response::from_parts(parts, Full::new(body)))
+        }
     }
 
     /// A request sent by a component to `http://<component>.spin.internal/...`.
@@ -389,7 +462,7 @@ impl AppInner {
         self: &Arc<Self>,
         component: &str,
         request: http::Request<WasiBody>,
-    ) -> Result<http::Response<Full<Bytes>>> {
+    ) -> Result<http::Response<WasiBody>> {
         let mut request = request;
         let path = request.uri().path().to_string();
         let route = RouteMatch {
@@ -404,9 +477,13 @@ impl AppInner {
     }
 }
 
-fn internal_error() -> http::Response<Full<Bytes>> {
-    let mut response = http::Response::new(Full::new(Bytes::from_static(b"Internal Server Error")));
-    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+/// A response with no body, as Spin sends for 404 and 500.
+pub fn empty_response(status: http::StatusCode) -> http::Response<WasiBody> {
+    let body = Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
     response
 }
 

@@ -1,11 +1,18 @@
-//! `spin:key-value/key-value@3.0.0`: labelled stores, in memory by default or in Redis when the
-//! runtime config says `type = "redis"`, with Spin's access rules.
+//! `spin:key-value/key-value@3.0.0`: labelled stores with Spin's backings and access rules.
+//! As in Spin, the `default` store (unless the runtime config defines it) is a SQLite file,
+//! `<state dir>/sqlite_key_value.db`, and a `type = "spin"` store with a `path` is a SQLite file
+//! too; both use Spin's table and SQLite's default durability (rollback journal,
+//! `synchronous = FULL`: every `set` is a committed, synced transaction). `type = "spin"`
+//! without a path, and `default` without a state dir, are in-memory SQLite databases, as in
+//! Spin (same calls, same `block_in_place`, which changes how the request's tasks interleave
+//! and so when the response body is ready); `type = "redis"` is Redis.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use tokio::sync::OnceCell;
 use wasmtime::component::{
     Access, Accessor, FutureReader, HasData, Linker, Resource, ResourceTable, StreamReader,
@@ -14,7 +21,10 @@ use wasmtime::component::{
 use crate::bindings::imports::spin::key_value::key_value::{
     self, Error, HostStore, HostStoreWithStore,
 };
-use crate::runtime_config::KeyValueStoreConfig;
+use crate::runtime_config::{KeyValueStoreConfig, RuntimeConfig};
+
+/// The file name Spin gives the `default` store in the state dir.
+pub const DEFAULT_STORE_FILE: &str = "sqlite_key_value.db";
 
 /// The stores of one app, shared by all its components and requests.
 pub struct KeyValueStores {
@@ -22,7 +32,7 @@ pub struct KeyValueStores {
 }
 
 enum Backend {
-    Memory(Mutex<BTreeMap<String, Vec<u8>>>),
+    Sqlite(SqliteStore),
     /// Connected on first use, so an app starts even while Redis is down (as Spin does).
     Redis {
         client: redis::Client,
@@ -31,13 +41,20 @@ enum Backend {
 }
 
 impl KeyValueStores {
-    /// The `default` store in memory, plus or replaced by the runtime config's stores.
-    pub fn new(configured: &BTreeMap<String, KeyValueStoreConfig>) -> Result<Self> {
+    /// The runtime config's stores, and `default` (when the config does not define it) in
+    /// `<state_dir>/sqlite_key_value.db`, or in memory without a state dir.
+    pub fn new(config: &RuntimeConfig, state_dir: Option<&Path>) -> Result<Self> {
         let mut stores = HashMap::new();
-        stores.insert("default".to_string(), Arc::new(Backend::memory()));
-        for (label, config) in configured {
-            let backend = match config {
-                KeyValueStoreConfig::Spin => Backend::memory(),
+        let default = match state_dir {
+            Some(dir) => Backend::sqlite(Some(dir.join(DEFAULT_STORE_FILE)), "default")?,
+            None => Backend::sqlite(None, "default")?,
+        };
+        stores.insert("default".to_string(), Arc::new(default));
+        for (label, store) in &config.key_value_store {
+            let backend = match store {
+                KeyValueStoreConfig::Spin { path } => {
+                    Backend::sqlite(config.spin_store_path(path.as_deref()), label)?
+                }
                 KeyValueStoreConfig::Redis { url } => Backend::Redis {
                     client: redis::Client::open(url.as_str()).map_err(|e| {
                         anyhow::anyhow!("key_value_store.{label}: invalid redis url: {e}")
@@ -115,8 +132,26 @@ fn backend<T>(
 }
 
 impl Backend {
-    fn memory() -> Self {
-        Self::Memory(Mutex::new(BTreeMap::new()))
+    /// A SQLite-backed store (`None`: an in-memory database); like Spin, creates the file's
+    /// folder now and opens the database when a component first opens the store.
+    fn sqlite(path: Option<PathBuf>, label: &str) -> Result<Self> {
+        if let Some(parent) = path
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|p| !p.exists())
+        {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "failed to create key value store's parent directory: '{}'",
+                    parent.display()
+                )
+            })?;
+        }
+        Ok(Self::Sqlite(SqliteStore {
+            path,
+            label: label.to_string(),
+            connection: OnceLock::new(),
+        }))
     }
 
     /// Runs one Redis command; a command that hits a dropped connection (Redis restarted) is
@@ -141,49 +176,149 @@ impl Backend {
         }
     }
 
-    fn with_memory<R>(&self, f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> R) -> Option<R> {
-        match self {
-            Self::Memory(map) => Some(f(&mut map.lock().unwrap_or_else(|e| e.into_inner()))),
-            Self::Redis { .. } => None,
-        }
-    }
-
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
-        match self.with_memory(|map| map.get(&key).cloned()) {
-            Some(value) => Ok(value),
-            None => self.redis(redis::cmd("GET").arg(key).clone()).await,
+        if let Self::Sqlite(store) = self {
+            return store.get(&key);
         }
+        self.redis(redis::cmd("GET").arg(key).clone()).await
     }
 
     async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
-        match self.with_memory(|map| map.insert(key.clone(), value.clone())) {
-            Some(_) => Ok(()),
-            None => {
-                self.redis(redis::cmd("SET").arg(key).arg(value).clone())
-                    .await
-            }
+        if let Self::Sqlite(store) = self {
+            return store.set(&key, &value);
         }
+        self.redis(redis::cmd("SET").arg(key).arg(value).clone())
+            .await
     }
 
     async fn delete(&self, key: String) -> Result<(), Error> {
-        match self.with_memory(|map| map.remove(&key)) {
-            Some(_) => Ok(()),
-            None => self.redis(redis::cmd("DEL").arg(key).clone()).await,
+        if let Self::Sqlite(store) = self {
+            return store.delete(&key);
         }
+        self.redis(redis::cmd("DEL").arg(key).clone()).await
     }
 
     async fn exists(&self, key: String) -> Result<bool, Error> {
-        match self.with_memory(|map| map.contains_key(&key)) {
-            Some(found) => Ok(found),
-            None => self.redis(redis::cmd("EXISTS").arg(key).clone()).await,
+        if let Self::Sqlite(store) = self {
+            return Ok(store.get(&key)?.is_some());
         }
+        self.redis(redis::cmd("EXISTS").arg(key).clone()).await
     }
 
     async fn keys(&self) -> Result<Vec<String>, Error> {
-        match self.with_memory(|map| map.keys().cloned().collect()) {
-            Some(keys) => Ok(keys),
-            None => self.redis(redis::cmd("KEYS").arg("*").clone()).await,
+        if let Self::Sqlite(store) = self {
+            return store.keys();
         }
+        self.redis(redis::cmd("KEYS").arg("*").clone()).await
+    }
+}
+
+/// One SQLite-backed store: Spin's schema (`spin_key_value(store, key, value)`), one connection
+/// with SQLite's defaults, every statement run on the calling thread while it holds the
+/// connection (Spin uses `block_in_place`), so a slow disk slows the request as in Spin.
+struct SqliteStore {
+    /// `None`: in memory.
+    path: Option<PathBuf>,
+    label: String,
+    connection: OnceLock<Mutex<rusqlite::Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens the file on first use (Spin does so when a component opens the store).
+    fn connection(&self) -> Result<std::sync::MutexGuard<'_, rusqlite::Connection>, Error> {
+        let connection = match self.connection.get() {
+            Some(connection) => connection,
+            None => {
+                let opened = blocking(|| open_sqlite(self.path.as_deref())).map_err(|error| {
+                    tracing::warn!("key-value store `{}`: {error:#}", self.label);
+                    other(format!("{error:#}"))
+                })?;
+                self.connection.get_or_init(|| Mutex::new(opened))
+            }
+        };
+        Ok(connection.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let connection = self.connection()?;
+        blocking(|| {
+            let mut statement = connection
+                .prepare_cached("SELECT value FROM spin_key_value WHERE store=$1 AND key=$2")
+                .map_err(other)?;
+            let mut rows = statement
+                .query_map([self.label.as_str(), key], |row| row.get::<_, Vec<u8>>(0))
+                .map_err(other)?;
+            rows.next().transpose().map_err(other)
+        })
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        let connection = self.connection()?;
+        blocking(|| {
+            connection
+                .prepare_cached(
+                    "INSERT INTO spin_key_value (store, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT(store, key) DO UPDATE SET value=$3",
+                )
+                .map_err(other)?
+                .execute(rusqlite::params![self.label, key, value])
+                .map(drop)
+                .map_err(other)
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<(), Error> {
+        let connection = self.connection()?;
+        blocking(|| {
+            connection
+                .prepare_cached("DELETE FROM spin_key_value WHERE store=$1 AND key=$2")
+                .map_err(other)?
+                .execute([self.label.as_str(), key])
+                .map(drop)
+                .map_err(other)
+        })
+    }
+
+    fn keys(&self) -> Result<Vec<String>, Error> {
+        let connection = self.connection()?;
+        blocking(|| {
+            let mut statement = connection
+                .prepare_cached("SELECT key FROM spin_key_value WHERE store=$1")
+                .map_err(other)?;
+            statement
+                .query_map([self.label.as_str()], |row| row.get::<_, String>(0))
+                .map_err(other)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(other)
+        })
+    }
+}
+
+/// Opens (creating) a store file as Spin does: `Connection::open` with no pragmas.
+fn open_sqlite(path: Option<&Path>) -> Result<rusqlite::Connection> {
+    let connection = match path {
+        Some(path) => rusqlite::Connection::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?,
+        None => rusqlite::Connection::open_in_memory()?,
+    };
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS spin_key_value (
+             store TEXT NOT NULL,
+             key   TEXT NOT NULL,
+             value BLOB NOT NULL,
+             PRIMARY KEY (store, key)
+         )",
+        [],
+    )?;
+    Ok(connection)
+}
+
+/// Runs blocking work where Spin would (`block_in_place` on a multi-threaded runtime; on a
+/// current-thread runtime, which cannot, simply in place).
+fn blocking<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
 
@@ -206,6 +341,11 @@ impl<T> HostStoreWithStore<T> for KeyValue {
             let Some(backend) = state.stores.stores.get(&label) else {
                 return Ok(Err(Error::NoSuchStore));
             };
+            if let Backend::Sqlite(store) = backend.as_ref()
+                && let Err(error) = store.connection()
+            {
+                return Ok(Err(error));
+            }
             let open = OpenStore(Arc::clone(backend));
             Ok(Ok(state.table.push(open)?))
         })

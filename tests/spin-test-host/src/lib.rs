@@ -29,4 +29,5 @@ pub mod variables;
 
 pub use app::{App, AppBuilder, RunningApp, workspace_root};
 pub use reuse::InstanceReuse;
+pub use runtime_config::StateDir;
 pub use testing::{TestDatabase, TestRedis};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use spin_test_host::{App, InstanceReuse};
+use spin_test_host::{App, InstanceReuse, StateDir};
 
 #[derive(Parser)]
 #[command(version, about = "A Spin-compatible host for tests and benchmarks")]
@@ -25,9 +25,16 @@ enum Command {
         listen: SocketAddr,
         #[arg(long)]
         runtime_config_file: Option<PathBuf>,
-        /// Leave Nagle's algorithm on for accepted connections, as Spin does.
+        /// As `spin up --state-dir`: where the `default` key-value store's SQLite file goes
+        /// (default: the runtime config's `state_dir`, else `<manifest folder>/.spin`; `""`: none,
+        /// in memory).
         #[arg(long)]
-        no_tcp_nodelay: bool,
+        state_dir: Option<PathBuf>,
+        /// Set TCP_NODELAY on accepted connections, which Spin never does (for measurements:
+        /// without it, as in Spin, a response body written after its headers waits ~40 ms for
+        /// the client's delayed ACK).
+        #[arg(long)]
+        tcp_nodelay: bool,
         /// Requests one instance serves before it is replaced (1: a fresh instance each time).
         #[arg(long, default_value_t = InstanceReuse::default().max_requests)]
         max_instance_reuse_count: usize,
@@ -50,7 +57,8 @@ async fn main() -> Result<()> {
         manifest,
         listen,
         runtime_config_file,
-        no_tcp_nodelay,
+        state_dir,
+        tcp_nodelay,
         max_instance_reuse_count,
         max_instance_concurrent_reuse_count,
     } = Cli::parse().command;
@@ -62,8 +70,13 @@ async fn main() -> Result<()> {
     let cwd = std::env::current_dir()?;
     let mut builder = App::builder(cwd.join(manifest))
         .listen(listen)
-        .tcp_nodelay(!no_tcp_nodelay)
-        .instance_reuse(reuse);
+        .tcp_nodelay(tcp_nodelay)
+        .instance_reuse(reuse)
+        .state_dir(match state_dir {
+            None => StateDir::SpinDefault,
+            Some(dir) if dir.as_os_str().is_empty() => StateDir::Unset,
+            Some(dir) => StateDir::Provided(cwd.join(dir)),
+        });
     if let Some(file) = runtime_config_file {
         builder = builder.runtime_config(cwd.join(file));
     }

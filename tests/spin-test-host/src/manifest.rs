@@ -247,34 +247,15 @@ impl Manifest {
         Ok(())
     }
 
-    /// The wasm file of a component: `target/...` sources follow `$CARGO_TARGET_DIR` when set,
-    /// because our scripts build outside the clone.
+    /// The wasm file of a component, as Spin resolves it: relative to the manifest's folder,
+    /// whatever `CARGO_TARGET_DIR` says (Spin never looks at it).
     pub fn component_source(&self, component: &ComponentDecl) -> PathBuf {
-        resolve_source(
-            &self.base_dir,
-            &component.source,
-            std::env::var_os("CARGO_TARGET_DIR"),
-        )
+        resolve_source(&self.base_dir, &component.source)
     }
 }
 
-fn resolve_source(
-    base_dir: &Path,
-    source: &str,
-    cargo_target_dir: Option<std::ffi::OsString>,
-) -> PathBuf {
-    match (source.strip_prefix("target/"), cargo_target_dir) {
-        (Some(rest), Some(target_dir)) => {
-            let target_dir = PathBuf::from(target_dir);
-            let target_dir = if target_dir.is_absolute() {
-                target_dir
-            } else {
-                base_dir.join(target_dir)
-            };
-            target_dir.join(rest)
-        }
-        _ => base_dir.join(source),
-    }
+fn resolve_source(base_dir: &Path, source: &str) -> PathBuf {
+    base_dir.join(source)
 }
 
 fn parse_route(path: &str) -> Result<Route> {
@@ -351,18 +332,16 @@ greeting = "hi {{ token }}"
     }
 
     #[test]
-    fn target_sources_follow_cargo_target_dir() {
-        let resolved = resolve_source(
-            Path::new("/app"),
-            "target/wasm32-wasip2/release/x.wasm",
-            Some("/cache/target".into()),
-        );
+    fn sources_resolve_from_the_manifest_folder_only() {
+        let resolved = resolve_source(Path::new("/app"), "target/wasm32-wasip2/release/x.wasm");
         assert_eq!(
             resolved,
-            PathBuf::from("/cache/target/wasm32-wasip2/release/x.wasm")
+            PathBuf::from("/app/target/wasm32-wasip2/release/x.wasm")
         );
-        let unset = resolve_source(Path::new("/app"), "target/x.wasm", None);
-        assert_eq!(unset, PathBuf::from("/app/target/x.wasm"));
+        let up = resolve_source(Path::new("/app/tests/fixtures"), "../../target/x.wasm");
+        assert_eq!(up, PathBuf::from("/app/tests/fixtures/../../target/x.wasm"));
+        let absolute = resolve_source(Path::new("/app"), "/opt/x.wasm");
+        assert_eq!(absolute, PathBuf::from("/opt/x.wasm"));
     }
 
     #[test]

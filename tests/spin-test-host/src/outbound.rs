@@ -220,10 +220,6 @@ impl WasiHttpHooks for OutboundHttp {
                         tracing::warn!("chained request to `{component}` failed: {error:#}");
                         HttpError::InternalError(Some(error.to_string()))
                     })?;
-                let response = response.map(|body| {
-                    body.map_err(|never| -> HttpError { match never {} })
-                        .boxed_unsync()
-                });
                 let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
                     Box::new(async { Ok(()) });
                 Ok((response, done))

@@ -114,3 +114,75 @@ async fn stop_closes_the_listener() {
         "nothing listens after stop"
     );
 }
+
+/// Sends one raw HTTP/1.1 request and returns the response head (lower-cased) and the rest.
+async fn raw_get(app: &spin_test_host::RunningApp, path: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr())
+        .await
+        .expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&response[..end]).to_lowercase();
+    (head, response[end + 4..].to_vec())
+}
+
+#[tokio::test]
+async fn the_guest_body_is_streamed_as_spin_streams_it() {
+    // Spin hands the guest's body stream to hyper: without a content-length from the
+    // component, HTTP/1.1 sends it chunked (a buffering host would send a content-length).
+    let app = fixture_app().start().await.expect("app starts");
+    let (head, body) = raw_get(&app, "/probe/variable/greeting").await;
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(!head.contains("content-length"), "{head}");
+    assert_eq!(body, b"C\r\nhello, world\r\n0\r\n\r\n");
+    // A component that sets content-length gets exactly that.
+    let (head, body) = raw_get(&app, "/probe/kv-sized/default/nothing").await;
+    assert!(head.contains("content-length: 11"), "{head}");
+    assert_eq!(body, b"no such key");
+}
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_served_as_by_spin() {
+    // Spin serves with hyper-util's auto builder: a client may speak HTTP/2 (h2c) directly.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = fixture_app().start().await.expect("app starts");
+    let mut stream = tokio::net::TcpStream::connect(app.addr())
+        .await
+        .expect("connects");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // an empty SETTINGS frame
+    stream.write_all(&hello).await.expect("sent");
+    let mut frame_header = [0u8; 9];
+    stream
+        .read_exact(&mut frame_header)
+        .await
+        .expect("the server answers with a frame");
+    assert_eq!(frame_header[3], 4, "a SETTINGS frame: {frame_header:?}");
+}
+
+#[tokio::test]
+async fn no_route_and_failures_answer_with_empty_bodies_like_spin() {
+    let app = fixture_app().start().await.expect("app starts");
+    let (head, body) = raw_get(&app, "/nowhere").await;
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert!(body.is_empty(), "{body:?}");
+}
+
+#[tokio::test]
+async fn spin_answers_its_well_known_paths_itself() {
+    // The fixture's /probe/... and /wild/... routes are wildcards, but /.well-known/spin/ is
+    // Spin's: health answers OK, anything else there is 404, and no component sees them.
+    let app = fixture_app().start().await.expect("app starts");
+    assert_eq!(
+        get(&app.url("/.well-known/spin/health")).await,
+        (200, "OK".into())
+    );
+    assert_eq!(get(&app.url("/.well-known/spin/other")).await.0, 404);
+}

@@ -24,12 +24,11 @@ pub fn scratch_file(name: &str) -> std::path::PathBuf {
     dir.join(name)
 }
 
-/// The absolute path of a fixture's wasm, for manifests written by tests.
+/// The absolute path of a fixture's wasm (where scripts/build-wasm.sh puts it), for manifests
+/// written by tests.
 pub fn fixture_wasm(crate_name: &str) -> String {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| spin_test_host::workspace_root().join("target"));
-    target
+    spin_test_host::workspace_root()
+        .join("target")
         .join("wasm32-wasip2/release")
         .join(format!("{crate_name}.wasm"))
         .display()
