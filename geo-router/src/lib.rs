@@ -299,9 +299,8 @@ async fn serve_planned(
     let mut failures = Vec::new();
     let mut timings = Vec::new();
     let mut table_changed = false;
-    let mut may_continue = true;
     for region in &plan.regions {
-        if attempts >= MAX_ATTEMPTS || !may_continue {
+        if attempts >= MAX_ATTEMPTS {
             break;
         }
         if region.name == local {
@@ -355,7 +354,7 @@ async fn serve_planned(
             millis: millis(started.elapsed()),
             description: Some(region.name.clone()),
         });
-        match result {
+        let delivery = match result {
             Ok(response) if !is_gateway_failure(response.status()) => {
                 table_changed |= table.mark_up(&region.name);
                 save_health(store, &table, table_changed).await;
@@ -377,17 +376,18 @@ async fn serve_planned(
             }
             Ok(response) => {
                 failures.push(format!("{}: {}", region.name, response.status()));
-                may_continue =
-                    routing::may_try_next(&parts.method, &parts.headers, Delivery::MaybeDelivered);
+                Delivery::MaybeDelivered
             }
             Err(failure) => {
                 failures.push(format!("{}: {failure}", region.name));
-                may_continue =
-                    routing::may_try_next(&parts.method, &parts.headers, failure.delivery);
+                failure.delivery
             }
-        }
+        };
         table.mark_down(&region.name, now, config.health_cooldown_ms);
         table_changed = true;
+        if !routing::may_try_next(&parts.method, &parts.headers, delivery) {
+            break;
+        }
     }
     save_health(store, &table, table_changed).await;
     let mut outcome = Outcome::problem(
