@@ -10,6 +10,8 @@
 use http::{HeaderMap, Method};
 pub use platform::replication::{Lsn, READ_FROM_HEADER, ReadFrom};
 
+use crate::routing::{has_prefix, is_safe};
+
 /// Cookie carrying `<lsn>@<region>` as of the client's last catalog write.
 pub const TOKEN_COOKIE: &str = "cp_lsn";
 /// A replica is normally seconds behind; after this the token is dropped by the browser.
@@ -19,14 +21,9 @@ const TOKEN_MAX_AGE_SECS: i64 = 600;
 const CATALOG_PREFIXES: [&str; 2] = ["/api/courses", "/api/categories"];
 
 fn is_catalog(path: &str) -> bool {
-    CATALOG_PREFIXES.iter().any(|prefix| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
-}
-
-fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+    CATALOG_PREFIXES
+        .iter()
+        .any(|prefix| has_prefix(path, prefix))
 }
 
 /// Whether a successful request changes what catalog copies show: it earns a token.

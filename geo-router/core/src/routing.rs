@@ -50,7 +50,8 @@ const WRITE_PREFIXES: [&str; 6] = [
 /// into an order, runs there too (it reaches the PostgreSQL primary from any region).
 const CART_PREFIXES: [&str; 2] = ["/api/cart", "/api/checkout"];
 
-fn has_prefix(path: &str, prefix: &str) -> bool {
+/// Whether `path` is `prefix` or below it, by whole segments (`/api/cartx` is not `/api/cart`).
+pub(crate) fn has_prefix(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
@@ -71,8 +72,12 @@ pub fn classify(method: &Method, path: &str) -> RouteClass {
 /// Whether the request changes PostgreSQL data: it must read from the primary, and its
 /// response carries the client's new consistency token.
 pub fn writes_primary(method: &Method, path: &str) -> bool {
-    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    !safe && WRITE_PREFIXES.iter().any(|prefix| has_prefix(path, prefix))
+    !is_safe(method) && WRITE_PREFIXES.iter().any(|prefix| has_prefix(path, prefix))
+}
+
+/// Methods that change nothing.
+pub(crate) fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// Why the first region was chosen; logged.
