@@ -191,8 +191,8 @@ impl EdgeCache {
             }
             Lease::Unavailable => {}
         }
-        let outcome = match (load().await, stale) {
-            (Ok(body), _) => {
+        let outcome = match load().await {
+            Ok(body) => {
                 let entry = CacheEntry::new(now_ms(), body);
                 self.write(key, &entry).await;
                 Ok(Cached {
@@ -200,11 +200,7 @@ impl EdgeCache {
                     status: CacheStatus::Miss,
                 })
             }
-            (Err(ApiError::ServiceUnavailable { .. }), Some(entry)) => Ok(Cached {
-                entry,
-                status: CacheStatus::Stale,
-            }),
-            (Err(error), _) => Err(error),
+            Err(error) => stale_or(error, stale),
         };
         lease.release().await;
         outcome
@@ -223,21 +219,29 @@ impl EdgeCache {
                 entry: CacheEntry::new(now_ms(), body),
                 status: CacheStatus::Bypass,
             }),
-            Err(error @ ApiError::ServiceUnavailable { .. }) => {
-                let usable = self
-                    .read(key)
-                    .await
-                    .filter(|entry| self.policy.freshness(entry, now_ms()) != Freshness::Expired);
-                match usable {
-                    Some(entry) => Ok(Cached {
-                        entry,
-                        status: CacheStatus::Stale,
+            Err(error) => {
+                // Only an outage reaches for the copy: no store read on other errors.
+                let copy = match error {
+                    ApiError::ServiceUnavailable { .. } => self.read(key).await.filter(|entry| {
+                        self.policy.freshness(entry, now_ms()) != Freshness::Expired
                     }),
-                    None => Err(error),
-                }
+                    _ => None,
+                };
+                stale_or(error, copy)
             }
-            Err(error) => Err(error),
         }
+    }
+}
+
+/// The one rule for a failed load: the database out of reach (503) serves `copy` when
+/// there is one, within the maximum staleness; any other error (404, ...) passes through.
+fn stale_or(error: ApiError, copy: Option<CacheEntry>) -> Result<Cached, ApiError> {
+    match (error, copy) {
+        (ApiError::ServiceUnavailable { .. }, Some(entry)) => Ok(Cached {
+            entry,
+            status: CacheStatus::Stale,
+        }),
+        (error, _) => Err(error),
     }
 }
 
