@@ -9,7 +9,7 @@ mod users;
 use accounts_core::{Endpoint, ROUTES, RegistrationRequest, SignInRequest, session_cookie};
 use http::{HeaderMap, StatusCode};
 use platform::log::Logger;
-use platform::request::MAX_JSON_BODY;
+use platform::request::{MAX_JSON_BODY, read_json};
 use platform::response::Caching;
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::http::Request;
@@ -27,11 +27,11 @@ async fn route(request: Request) -> Result<HttpResponse, ApiError> {
     let headers = parts.headers;
     match endpoint {
         Endpoint::Register => {
-            let input: RegistrationRequest = read_json(&headers, body).await?;
+            let input: RegistrationRequest = read_json(&headers, body, MAX_JSON_BODY).await?;
             register(input).await
         }
         Endpoint::SignIn => {
-            let input: SignInRequest = read_json(&headers, body).await?;
+            let input: SignInRequest = read_json(&headers, body, MAX_JSON_BODY).await?;
             sign_in::sign_in(&headers, input).await
         }
         Endpoint::SignOut => sign_in::sign_out(&headers).await,
@@ -72,17 +72,4 @@ async fn me(headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
         );
     }
     Ok(response)
-}
-
-/// Reads a JSON body of at most [`MAX_JSON_BODY`] bytes: 415 for another content type, 413
-/// when larger (declared or streamed), 400 when it does not parse.
-async fn read_json<T, B>(headers: &HeaderMap, body: B) -> Result<T, ApiError>
-where
-    T: serde::de::DeserializeOwned,
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    platform::request::require_json(headers)?;
-    let bytes = platform::request::read_body(headers, body, MAX_JSON_BODY).await?;
-    platform::request::json_body(headers, &bytes, MAX_JSON_BODY)
 }

@@ -7,12 +7,14 @@ use catalog_core::course::CourseDetail;
 use catalog_core::query::CourseRef;
 use catalog_core::sql::{self, SlugTable};
 use http::HeaderMap;
+use platform::request::{MAX_JSON_BODY, read_json};
 use platform::{ApiError, HttpResponse, response};
 use runtime::session;
+use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 use uuid::Uuid;
 
 use crate::edge_cache;
-use crate::{PendingBody, database, load_detail, private};
+use crate::{database, load_detail, private};
 
 fn slug_taken(slug: &str) -> ApiError {
     ApiError::Conflict {
@@ -62,12 +64,12 @@ async fn resolve_optional(
 }
 
 /// `POST /api/courses`: a new, unpublished draft.
-pub async fn create(headers: &HeaderMap, body: PendingBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    headers: &HeaderMap,
+    body: IncomingRequestBody,
+) -> Result<HttpResponse, ApiError> {
     session::require_admin(headers).await?;
-    platform::request::require_json(headers)?;
-    let body = body.read().await?;
-    let input: NewCourseInput =
-        platform::request::json_body(headers, &body, platform::request::MAX_JSON_BODY)?;
+    let input: NewCourseInput = read_json(headers, body, MAX_JSON_BODY).await?;
     let course = input.validate()?;
     let db = database::connect().await?;
     let category_id = resolve(&db, SlugTable::Categories, &course.category, "category").await?;
@@ -99,13 +101,10 @@ pub async fn create(headers: &HeaderMap, body: PendingBody) -> Result<HttpRespon
 pub async fn update(
     course: &CourseRef,
     headers: &HeaderMap,
-    body: PendingBody,
+    body: IncomingRequestBody,
 ) -> Result<HttpResponse, ApiError> {
     session::require_admin(headers).await?;
-    platform::request::require_json(headers)?;
-    let body = body.read().await?;
-    let input: CoursePatchInput =
-        platform::request::json_body(headers, &body, platform::request::MAX_JSON_BODY)?;
+    let input: CoursePatchInput = read_json(headers, body, MAX_JSON_BODY).await?;
     let patch = input.validate()?;
     let db = database::connect().await?;
     let category_id = resolve_optional(

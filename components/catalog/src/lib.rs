@@ -16,7 +16,6 @@ use platform::replication::ReadFrom;
 use platform::response::Caching;
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::http::Request;
-use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
 use edge_cache::{Cached, EdgeCache};
 
@@ -43,34 +42,12 @@ async fn route(request: Request) -> Result<HttpResponse, ApiError> {
         Endpoint::BatchCourses => batch_courses(query.as_deref(), &headers).await,
         Endpoint::ListCategories => list_categories(&headers).await,
         Endpoint::OpenApi => Ok(openapi(&headers)),
-        Endpoint::CreateCourse => admin::create(&headers, body_of(&headers, body)).await,
-        Endpoint::UpdateCourse => {
-            admin::update(&course()?, &headers, body_of(&headers, body)).await
-        }
+        Endpoint::CreateCourse => admin::create(&headers, body).await,
+        Endpoint::UpdateCourse => admin::update(&course()?, &headers, body).await,
         Endpoint::PublishCourse => admin::set_published(&course()?, true, &headers).await,
         Endpoint::UnpublishCourse => admin::set_published(&course()?, false, &headers).await,
     }
     .map(|response| without_body_for_head(response, &parts.method))
-}
-
-/// The request body, read only once the caller has checked who is asking.
-struct PendingBody {
-    headers: HeaderMap,
-    body: IncomingRequestBody,
-}
-
-fn body_of(headers: &HeaderMap, body: IncomingRequestBody) -> PendingBody {
-    PendingBody {
-        headers: headers.clone(),
-        body,
-    }
-}
-
-impl PendingBody {
-    async fn read(self) -> Result<bytes::Bytes, ApiError> {
-        let limit = platform::request::MAX_JSON_BODY;
-        platform::request::read_body(&self.headers, self.body, limit).await
-    }
 }
 
 fn without_body_for_head(response: HttpResponse, method: &Method) -> HttpResponse {

@@ -42,6 +42,19 @@ where
     Ok(collected.to_bytes())
 }
 
+/// Reads a JSON body of at most `limit` bytes: 415 for another content type (before
+/// reading), 413 when larger (declared or streamed), 400 when it does not parse.
+pub async fn read_json<T, B>(headers: &HeaderMap, body: B, limit: usize) -> Result<T, ApiError>
+where
+    T: DeserializeOwned,
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    require_json(headers)?;
+    let bytes = read_body(headers, body, limit).await?;
+    json_body(headers, &bytes, limit)
+}
+
 /// Checks `Content-Type` is JSON (parameters such as `charset` allowed).
 pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
