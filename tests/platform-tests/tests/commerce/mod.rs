@@ -247,7 +247,8 @@ async fn start_app(
 }
 
 /// A copy of `spin.toml` without the enrollment worker's trigger, with absolute component
-/// sources so it can live in a temporary directory.
+/// sources (the same `<repo>/target` files `spin.toml` names) so it can live in a temporary
+/// directory.
 fn manifest_without_worker() -> Result<std::path::PathBuf> {
     let root = platform_tests::spin_test_host::workspace_root();
     let text = std::fs::read_to_string(root.join("spin.toml"))?;
@@ -257,7 +258,7 @@ fn manifest_without_worker() -> Result<std::path::PathBuf> {
     }
     let rewritten = text.replace(trigger, "").replace(
         "source = \"target/",
-        &format!("source = \"{}/", target_dir(&root).display()),
+        &format!("source = \"{}/", root.join("target").display()),
     );
     let path = std::env::temp_dir().join(format!(
         "spin-without-worker-{}.toml",
@@ -265,10 +266,4 @@ fn manifest_without_worker() -> Result<std::path::PathBuf> {
     ));
     std::fs::write(&path, rewritten)?;
     Ok(path)
-}
-
-fn target_dir(root: &std::path::Path) -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }

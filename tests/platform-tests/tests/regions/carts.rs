@@ -17,22 +17,21 @@ async fn cart_operations_follow_the_cart_home_cookie() -> Result<()> {
     assert_eq!(home, "cp_cart_region=ap-south");
 
     // The same client, now travelling in Europe, still reaches its cart.
-    let cart = with_cookie(
-        regions.request(reqwest::Method::GET, "eu-west", "/api/cart", NETHERLANDS),
-        &format!("{session}; {home}"),
-    )
-    .send()
-    .await?;
+    let cart = regions
+        .get_with(
+            "eu-west",
+            "/api/cart",
+            NETHERLANDS,
+            &format!("{session}; {home}"),
+        )
+        .await?;
     assert_eq!(served_by(&cart), "ap-south");
     let body: serde_json::Value = cart.json().await?;
     assert_eq!(body["count"], 1, "{body}");
     // Without the cookie, Europe serves an (empty) cart of its own.
-    let fresh = with_cookie(
-        regions.request(reqwest::Method::GET, "eu-west", "/api/cart", NETHERLANDS),
-        &session,
-    )
-    .send()
-    .await?;
+    let fresh = regions
+        .get_with("eu-west", "/api/cart", NETHERLANDS, &session)
+        .await?;
     assert_eq!(served_by(&fresh), "eu-west");
     Ok(())
 }
@@ -46,20 +45,6 @@ fn browser_cookies(jar: &str, response: &reqwest::Response) -> String {
         cookies.push(pair);
     }
     cookies.join("; ")
-}
-
-/// A cart request of an Australian client entering eu-west (the cart's home is ap-south).
-async fn cart_request(
-    regions: &Regions,
-    method: reqwest::Method,
-    path: &str,
-    cookies: &str,
-) -> Result<reqwest::Response> {
-    Ok(
-        with_cookie(regions.request(method, "eu-west", path, AUSTRALIA), cookies)
-            .send()
-            .await?,
-    )
 }
 
 #[tokio::test]
@@ -78,7 +63,9 @@ async fn a_cart_outlives_its_home_region() -> Result<()> {
     regions.stop("ap-south").await;
 
     // The cart's home is gone: eu-west takes the cart over from the browser's copy.
-    let read = cart_request(&regions, reqwest::Method::GET, "/api/cart", &cookies).await?;
+    let read = regions
+        .get_with("eu-west", "/api/cart", AUSTRALIA, &cookies)
+        .await?;
     assert_eq!(served_by(&read), "eu-west");
     assert_eq!(
         set_cookie(&read, "cp_cart_region").as_deref(),
@@ -135,7 +122,9 @@ async fn a_cart_whose_home_is_down_and_left_no_copy_is_unavailable_not_empty() -
     regions.stop("ap-south").await;
     // A browser that kept the cart's home but not its copy.
     let cookies = format!("{session}; cp_cart_region=ap-south");
-    let read = cart_request(&regions, reqwest::Method::GET, "/api/cart", &cookies).await?;
+    let read = regions
+        .get_with("eu-west", "/api/cart", AUSTRALIA, &cookies)
+        .await?;
     assert_eq!(read.status(), 503);
     assert!(read.headers().contains_key("retry-after"));
     let problem: serde_json::Value = read.json().await?;

@@ -42,12 +42,9 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
             write.text().await?
         );
         // The write was served in us-east; the same client reading there sees it.
-        let here = with_cookie(
-            regions.request(reqwest::Method::GET, "us-east", &path, BRAZIL),
-            &format!("{admin}; {token}"),
-        )
-        .send()
-        .await?;
+        let here = regions
+            .get_with("us-east", &path, BRAZIL, &format!("{admin}; {token}"))
+            .await?;
         assert_eq!(served_by(&here), "us-east");
         assert_eq!(
             header(&here, "x-read-from"),
@@ -58,12 +55,9 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
         assert_eq!(seen["title"], "Ownership, Revised");
 
         // And so it does in another region.
-        let read = with_cookie(
-            regions.request(reqwest::Method::GET, "eu-west", &path, NETHERLANDS),
-            &format!("{admin}; {token}"),
-        )
-        .send()
-        .await?;
+        let read = regions
+            .get_with("eu-west", &path, NETHERLANDS, &format!("{admin}; {token}"))
+            .await?;
         assert_eq!(served_by(&read), "eu-west");
         assert_eq!(
             header(&read, "x-read-from"),
@@ -88,12 +82,9 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
 
     let deadline = Instant::now() + CATCH_UP_DEADLINE;
     loop {
-        let read = with_cookie(
-            regions.request(reqwest::Method::GET, "eu-west", &path, NETHERLANDS),
-            &format!("{admin}; {token}"),
-        )
-        .send()
-        .await?;
+        let read = regions
+            .get_with("eu-west", &path, NETHERLANDS, &format!("{admin}; {token}"))
+            .await?;
         if header(&read, "x-read-from") == "replica" {
             let cleared = set_cookie(&read, "cp_lsn").unwrap_or_default();
             assert_eq!(cleared, "cp_lsn=", "caught up: the token is dropped");

@@ -180,6 +180,22 @@ impl Regions {
             .await?)
     }
 
+    /// A GET entering at `region` from a client at `client_ip` holding `cookies`.
+    pub async fn get_with(
+        &self,
+        region: &str,
+        path: &str,
+        client_ip: &str,
+        cookies: &str,
+    ) -> Result<Response> {
+        Ok(with_cookie(
+            self.request(reqwest::Method::GET, region, path, client_ip),
+            cookies,
+        )
+        .send()
+        .await?)
+    }
+
     pub async fn stop(&mut self, region: &str) {
         let index = REGION_NAMES
             .iter()
