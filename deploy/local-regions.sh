@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Three regions of the app on one machine: us-east :3001 (next to the PostgreSQL primary),
-# eu-west :3002, ap-south :3003. Each region has its own key-value stores (router health and
-# rate limits, catalog cache, carts); all share the PostgreSQL primary (:5432), a real
+# eu-west :3002, ap-south :3003. Each region has its own key-value stores (router health,
+# catalog cache, carts); all share the PostgreSQL primary (:5432), a real
 # streaming replica (:5433, deploy/local-replica.sh) and Redis (:6379), which also holds the
 # sessions so a sign-in is valid in every region.
 #
@@ -9,7 +9,7 @@
 #   deploy/local-regions.sh down
 #
 # SPIN_TEST_HOST=<path to a built spin-test-host> skips building (the wasm must be built).
-# Runs spin.toml (the geo-router owns /..., the other components are private) with `spin up`
+# Runs spin.toml (the geo-router composed in front of every public component) with `spin up`
 # when Spin is installed, else with our spin-test-host's `serve` command. Try it:
 #   curl -si -H 'x-geo-override: IN' http://127.0.0.1:3001/api/courses | grep -i x-served-by
 #   curl -s http://127.0.0.1:3002/health

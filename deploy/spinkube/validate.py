@@ -219,6 +219,45 @@ def check_akamai(directory, manifest):
         check_topology("Akamai", file.read(), regions)
 
 
+# What the geo-router, composed in front of each public component, takes from that component.
+ROUTER_VARIABLES = ("region", "regions", "hop_secret", "geo_router", "database_url", "replica_database_url", "redis_url")
+ROUTER_HOSTS = ("http://*:*", "https://*:*", "postgres://*:*", "redis://*:*")
+TEMPLATE = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
+
+
+def check_router_middleware(manifest):
+    """spin.toml: the geo-router is middleware in front of every public route, and every
+    component it wraps gives it the same configuration (it reads the wrapped component's)."""
+    triggers = manifest["trigger"]["http"]
+    middleware = [{"component": "geo-router", "inherit_configuration": True}]
+    public = [t for t in triggers if not isinstance(t.get("route"), dict)]
+    bare = [t["route"] for t in public if t.get("dependencies", {}).get("middleware") != middleware]
+    check(not bare, "spin.toml: the geo-router is composed in front of every public route", f"{bare}")
+    check(
+        all(t.get("component") != "geo-router" for t in triggers),
+        "spin.toml: the geo-router has no trigger of its own",
+    )
+    wrapped = sorted({t["component"] for t in public})
+    components = manifest["component"]
+    expected = {name: components[wrapped[0]].get("variables", {}).get(name) for name in ROUTER_VARIABLES}
+    for name in wrapped:
+        component = components[name]
+        variables = component.get("variables", {})
+        differing = [v for v in ROUTER_VARIABLES if variables.get(v) != expected[v] or variables.get(v) is None]
+        check(not differing, f"spin.toml: {name} gives the router its variables, as the others do", f"{differing}")
+        check("default" in component.get("key_value_stores", []), f"spin.toml: {name} lists the router's default store")
+        hosts = component.get("allowed_outbound_hosts", [])
+        missing = [h for h in ROUTER_HOSTS if h not in hosts]
+        check(not missing, f"spin.toml: {name} allows the router's outbound hosts", f"missing {missing}")
+    settings = TEMPLATE.sub(lambda m: m.group(1), expected["geo_router"] or "")
+    try:
+        parsed = json.loads(settings)
+        unknown = [v for v in parsed.values() if v not in manifest["variables"]]
+        check(not unknown, "spin.toml: geo_router names only declared variables", f"{unknown}")
+    except ValueError as error:
+        check(False, "spin.toml: geo_router is a JSON object", str(error))
+
+
 def main():
     kubectl, spinkube, spin_toml = sys.argv[1:4]
     repo = os.path.dirname(os.path.abspath(spin_toml))
@@ -248,6 +287,7 @@ def main():
     check(len(distinct) == 1, "every overlay has the same regions JSON", f"{len(distinct)} versions")
     check_topology("SpinKube", next(iter(distinct), None), overlays)
     check_akamai(os.path.join(repo, "deploy", "akamai"), manifest)
+    check_router_middleware(manifest)
 
     passed = results.count(True)
     print(f"{passed} passed, {len(results) - passed} failed")

@@ -1,5 +1,8 @@
-//! The routing decision: which region serves a request, in which order to try regions,
-//! which local component handles a path, and what a forwarded request carries.
+//! The routing decision: what kind of request this is, which region serves it, in which
+//! order to try regions, and which headers a router sets (and so never takes from a client).
+//!
+//! Which local component serves a path is Spin's route table (`spin.toml`): the router is
+//! composed in front of each public component and only decides where the request is served.
 
 use http::{HeaderMap, HeaderName, Method, header};
 
@@ -88,6 +91,8 @@ pub enum Reason {
     Primary,
     CartHome,
     Hop,
+    /// Served by a later region of the plan: an earlier one failed.
+    Failover,
 }
 
 impl Reason {
@@ -98,6 +103,7 @@ impl Reason {
             Self::Primary => "primary",
             Self::CartHome => "cart-home",
             Self::Hop => "hop",
+            Self::Failover => "failover",
         }
     }
 }
@@ -171,13 +177,20 @@ pub fn may_try_next(method: &Method, headers: &HeaderMap, failure: Delivery) -> 
     failure == Delivery::NotSent || retry_is_safe(method, headers)
 }
 
-/// Request headers never passed on: hop-by-hop headers, the platform's own `spin-*`
-/// headers, and headers only a router may set.
-pub fn is_internal_header(name: &HeaderName) -> bool {
+/// Request headers only a router sets: the components behind it (and other regions'
+/// routers) believe them, so a client's copy is removed before the request goes on.
+pub fn is_router_header(name: &HeaderName) -> bool {
     let text = name.as_str();
-    text.starts_with("spin-")
-        || text.starts_with("x-cp-")
+    text.starts_with("x-cp-")
         || text == crate::consistency::READ_FROM_HEADER
+        || text == crate::gateway::REQUEST_ID
+}
+
+/// Request headers never sent to another region: the router's own, the platform's
+/// `spin-*` headers (the receiving host sets its own), and connection-level headers.
+pub fn is_internal_header(name: &HeaderName) -> bool {
+    is_router_header(name)
+        || name.as_str().starts_with("spin-")
         || name == header::HOST
         || is_hop_by_hop(name)
 }
@@ -196,61 +209,6 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
         "proxy-connection",
     ]
     .contains(&name.as_str())
-}
-
-/// Which local component serves a path: the longest matching prefix, by whole segments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentTable {
-    routes: Vec<(String, String)>,
-}
-
-impl Default for ComponentTable {
-    fn default() -> Self {
-        let routes = [
-            ("/api/courses", "catalog"),
-            ("/api/categories", "catalog"),
-            ("/api/openapi.json", "catalog"),
-            ("/api/accounts", "accounts"),
-            ("/api/session", "accounts"),
-            ("/api/me", "accounts"),
-            ("/api/me/enrollments", "checkout"),
-            ("/api/cart", "cart"),
-            ("/api/checkout", "checkout"),
-            ("/api/orders", "checkout"),
-            ("/api/admin", "checkout"),
-            ("/", "web"),
-        ];
-        Self {
-            routes: routes
-                .iter()
-                .map(|(prefix, component)| ((*prefix).to_owned(), (*component).to_owned()))
-                .collect(),
-        }
-    }
-}
-
-impl ComponentTable {
-    /// Parses the `component_routes` variable, a JSON object `{"/api/x": "component"}`.
-    pub fn parse(json: &str) -> Result<Self, String> {
-        let map: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(json).map_err(|error| format!("component_routes: {error}"))?;
-        if let Some((prefix, _)) = map.iter().find(|(prefix, _)| !prefix.starts_with('/')) {
-            return Err(format!(
-                "component_routes: prefix {prefix} must start with /"
-            ));
-        }
-        Ok(Self {
-            routes: map.into_iter().collect(),
-        })
-    }
-
-    pub fn component(&self, path: &str) -> Option<&str> {
-        self.routes
-            .iter()
-            .filter(|(prefix, _)| prefix == "/" || has_prefix(path, prefix))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map(|(_, component)| component.as_str())
-    }
 }
 
 #[cfg(test)]
@@ -435,15 +393,23 @@ mod tests {
     }
 
     #[test]
-    fn components_are_found_by_longest_segment_prefix() {
-        let table = ComponentTable::default();
-        assert_eq!(table.component("/api/courses/abc"), Some("catalog"));
-        assert_eq!(table.component("/api/me"), Some("accounts"));
-        assert_eq!(table.component("/api/me/enrollments"), Some("checkout"));
-        assert_eq!(table.component("/api/cartx"), Some("web"));
-        assert_eq!(table.component("/courses/intro"), Some("web"));
-        let custom = ComponentTable::parse(r#"{"/api/courses": "catalog"}"#).expect("valid");
-        assert_eq!(custom.component("/other"), None);
-        assert!(ComponentTable::parse(r#"{"api": "x"}"#).is_err());
+    fn headers_components_trust_are_the_routers_and_spin_headers_reach_them() {
+        for name in [
+            "x-cp-client-ip",
+            "x-cp-cart-home",
+            "x-cp-hop-secret",
+            "x-read-from",
+            "x-request-id",
+        ] {
+            assert!(is_router_header(&HeaderName::from_static(name)), "{name}");
+        }
+        for name in [
+            "spin-client-addr",
+            "spin-path-info",
+            "cookie",
+            "x-forwarded-for",
+        ] {
+            assert!(!is_router_header(&HeaderName::from_static(name)), "{name}");
+        }
     }
 }
