@@ -5,5 +5,6 @@ mod consistency;
 mod failover;
 mod harness;
 mod hops;
+mod middleware;
 mod placement;
 mod rate_limits;
