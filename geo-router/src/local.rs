@@ -131,7 +131,8 @@ async fn read_from(
     }
 }
 
-/// The client's headers without any the router alone may set, then the router's own.
+/// The client's headers without any the router alone may set (or the connection's),
+/// then the router's own.
 fn component_headers(
     config: &Config,
     incoming: &Incoming,
@@ -141,7 +142,7 @@ fn component_headers(
     let head = &incoming.head;
     let mut headers = HeaderMap::with_capacity(head.headers.len() + 4);
     for (name, value) in &head.headers {
-        if !routing::is_router_header(name) {
+        if !routing::is_withheld_from_component(name) {
             headers.append(name.clone(), value.clone());
         }
     }

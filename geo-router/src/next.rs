@@ -44,7 +44,7 @@ impl Head {
             path_with_query: request.get_path_with_query().unwrap_or_else(|| "/".into()),
             scheme: request.get_scheme(),
             authority: request.get_authority(),
-            headers: header_map(&request.get_headers())?,
+            headers: header_map(request.get_headers())?,
         })
     }
 
@@ -55,8 +55,8 @@ impl Head {
     }
 }
 
-pub fn header_map(fields: &Fields) -> Result<HeaderMap, ErrorCode> {
-    HeaderMap::try_from(fields.clone())
+pub fn header_map(fields: Fields) -> Result<HeaderMap, ErrorCode> {
+    HeaderMap::try_from(fields)
 }
 
 fn fields(headers: &HeaderMap) -> Result<Fields, ErrorCode> {

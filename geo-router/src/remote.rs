@@ -170,19 +170,16 @@ async fn buffer(request: Request, headers: &HeaderMap) -> Result<Bytes, ApiError
     platform::request::read_body(headers, request.into_body(), MAX_BODY).await
 }
 
-/// The client's request again, from its buffered body, for this region's component.
+/// The client's request again, from its buffered body, for this region's component
+/// (which gets its headers from `local::serve`, as any request served here).
 fn rebuild(incoming: &Incoming, body: Bytes) -> Result<Request, ErrorCode> {
     let head = &incoming.head;
-    let mut builder = http::Request::builder()
+    http::Request::builder()
         .method(head.method.clone())
-        .uri(head.path_with_query.as_str());
-    if let Some(headers) = builder.headers_mut() {
-        headers.extend(head.headers.clone());
-    }
-    let request = builder
+        .uri(head.path_with_query.as_str())
         .body(Full::new(body))
-        .map_err(|error| ErrorCode::InternalError(Some(error.to_string())))?;
-    request.into_request()
+        .map_err(|error| ErrorCode::InternalError(Some(error.to_string())))?
+        .into_request()
 }
 
 async fn save_health(store: Option<&Store>, changed: Option<&HealthTable>) {

@@ -68,7 +68,7 @@ pub fn finish(
         }
         Reply::Passed(response) => {
             let status = response.get_status_code();
-            let headers = next::header_map(&response.get_headers());
+            let headers = next::header_map(response.get_headers());
             match headers {
                 Ok(mut headers) => {
                     let line = apply(status, &mut headers);

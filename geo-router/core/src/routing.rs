@@ -186,13 +186,21 @@ pub fn is_router_header(name: &HeaderName) -> bool {
         || text == crate::gateway::REQUEST_ID
 }
 
+/// Request headers not handed to the component the router wraps: the router's own (set
+/// afresh) and the connection's, which WASI HTTP refuses in a request a component builds.
+pub fn is_withheld_from_component(name: &HeaderName) -> bool {
+    is_router_header(name) || is_connection_header(name)
+}
+
 /// Request headers never sent to another region: the router's own, the platform's
-/// `spin-*` headers (the receiving host sets its own), and connection-level headers.
+/// `spin-*` headers (the receiving host sets its own), and the connection's.
 pub fn is_internal_header(name: &HeaderName) -> bool {
-    is_router_header(name)
-        || name.as_str().starts_with("spin-")
-        || name == header::HOST
-        || is_hop_by_hop(name)
+    is_router_header(name) || name.as_str().starts_with("spin-") || is_connection_header(name)
+}
+
+/// The target host and the hop-by-hop headers: about this connection, not the request.
+fn is_connection_header(name: &HeaderName) -> bool {
+    name == header::HOST || name.as_str() == "http2-settings" || is_hop_by_hop(name)
 }
 
 /// Headers about one connection (RFC 9110 §7.6.1), never forwarded in either direction.

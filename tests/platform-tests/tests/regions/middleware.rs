@@ -28,14 +28,27 @@ async fn every_public_route_and_unknown_paths_pass_through_the_router() -> Resul
         let response = app.get(path).await?;
         let status = response.status();
         assert!(!status.is_server_error(), "{component} {path}: {status}");
-        assert_eq!(header(&response, "x-served-by"), "local", "{component} {path}");
+        assert_eq!(
+            header(&response, "x-served-by"),
+            "local",
+            "{component} {path}"
+        );
         let id = Uuid::parse_str(&header(&response, "x-request-id"))?;
         assert_eq!(id.get_version_num(), 7, "{component} {path}");
         let timing = header(&response, "server-timing");
-        assert!(timing.contains("router;dur="), "{component} {path}: {timing}");
-        assert!(timing.contains("component;dur="), "{component} {path}: {timing}");
+        assert!(
+            timing.contains("router;dur="),
+            "{component} {path}: {timing}"
+        );
+        assert!(
+            timing.contains("component;dur="),
+            "{component} {path}: {timing}"
+        );
         assert_eq!(header(&response, "x-content-type-options"), "nosniff");
-        assert!(header(&response, "vary").contains("Origin"), "{component} {path}");
+        assert!(
+            header(&response, "vary").contains("Origin"),
+            "{component} {path}"
+        );
     }
     // /health and /alive are answered by the router itself, whatever it wraps.
     for path in ["/alive", "/health"] {
@@ -68,8 +81,13 @@ async fn a_client_cannot_pose_as_the_router_to_a_component() -> Result<()> {
     // Sign-in throttling counts the client the router saw, whatever address it claims.
     let email = format!("{}@example.com", Uuid::now_v7().simple());
     let password = "correct horse battery staple";
-    platform_tests::create_user(&app.db.client, &email, password, accounts_core::Role::Student)
-        .await?;
+    platform_tests::create_user(
+        &app.db.client,
+        &email,
+        password,
+        accounts_core::Role::Student,
+    )
+    .await?;
     let sign_in = |claimed: &'static str, password: &'static str| {
         app.http
             .post(app.url("/api/session"))
@@ -81,7 +99,11 @@ async fn a_client_cannot_pose_as_the_router_to_a_component() -> Result<()> {
         assert_eq!(sign_in(claimed, "guess").await?.status(), 401, "{claimed}");
     }
     let blocked = sign_in("198.51.100.4", password).await?;
-    assert_eq!(blocked.status(), 429, "a fresh claimed address buys no fresh attempts");
+    assert_eq!(
+        blocked.status(),
+        429,
+        "a fresh claimed address buys no fresh attempts"
+    );
 
     // Reads the client asks to send to the primary still use the edge cache.
     app.get("/api/courses").await?;
