@@ -5,9 +5,9 @@ use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 
-/// The client's IP address as the geo-router resolved it, set on every request it forwards to
-/// a component. Trustworthy only because the router removes `x-cp-*` headers from client
-/// requests and every component behind it is private.
+/// The client's IP address as the geo-router resolved it, set on every request it hands to
+/// a component. Trustworthy only because the router is composed in front of every public
+/// component and removes any client copy of `x-cp-*` headers before calling it.
 pub const CLIENT_IP_HEADER: &str = "x-cp-client-ip";
 /// Set by the router on a cart request it serves away from the cart's home region (that
 /// region did not answer): the region named keeps the cart.
