@@ -11,11 +11,24 @@ use http::HeaderMap;
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response, Scheme};
 use spin_sdk::wasip3::wit_future;
 
+/// Imports the next handler, against the WIT in `<repo>/wit/deps` (see its README).
 mod bindings {
     spin_sdk::wit_bindgen::generate!({
         runtime_path: "::spin_sdk::wit_bindgen::rt",
-        world: "spin-sdk-middleware",
-        path: env!("SPIN_SDK_WIT"),
+        inline: "
+            package course-platform:geo-router;
+            world next { import wasi:http/handler@0.3.0; }
+        ",
+        // Dependencies before the packages that use them.
+        path: [
+            "../wit/deps/clocks@0.3.0",
+            "../wit/deps/random@0.3.0",
+            "../wit/deps/filesystem@0.3.0",
+            "../wit/deps/sockets@0.3.0",
+            "../wit/deps/cli@0.3.0",
+            "../wit/deps/http@0.3.0",
+        ],
+        world: "course-platform:geo-router/next",
         with: { "wasi:http/types@0.3.0": spin_sdk::wasip3::http::types },
         generate_all,
     });
