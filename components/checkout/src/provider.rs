@@ -8,7 +8,8 @@ use commerce_core::payment::{ChargeError, ChargeOutcome, ChargeRequest};
 
 mod bindings {
     spin_sdk::wit_bindgen::generate!({
-        path: "../../wit",
+        // The file, not the folder: the package needs nothing else from `wit/`.
+        path: "../../wit/payments.wit",
         world: "course-platform:payments/payment-client",
         // One async runtime in the component: spin-sdk's.
         runtime_path: "::spin_sdk::wit_bindgen::rt",

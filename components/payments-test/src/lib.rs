@@ -21,7 +21,8 @@ use uuid::Uuid;
 #[allow(unsafe_code)]
 mod bindings {
     spin_sdk::wit_bindgen::generate!({
-        path: "../../wit",
+        // The file, not the folder: the package needs nothing else from `wit/`.
+        path: "../../wit/payments.wit",
         world: "course-platform:payments/payment-provider",
         // One async runtime in the component: spin-sdk's.
         runtime_path: "::spin_sdk::wit_bindgen::rt",
