@@ -255,9 +255,9 @@ impl Drop for RunningApp {
     }
 }
 
-/// A component ready to instantiate, with its rendered configuration.
+/// A component ready to instantiate, with its rendered configuration. Middleware and
+/// dependencies composed into it run with this configuration (`inherit_configuration`).
 pub struct LoadedComponent {
-    pub service: Option<ServicePre<InstanceState>>,
     pub redis_trigger: Option<RedisTriggerPre<InstanceState>>,
     pub variables: ComponentVariables,
     pub allowed_hosts: Arc<AllowedHosts>,
@@ -275,14 +275,25 @@ pub struct ResolvedMount {
 /// A loaded app: shared by the HTTP server, the Redis triggers and every instance's hooks.
 pub struct AppInner {
     pub engine: Engine,
+    /// The components that triggers run (not those only composed into others).
     pub components: HashMap<String, LoadedComponent>,
-    /// One dispatcher per HTTP component, which reuses its instances.
+    /// One dispatcher per HTTP trigger's handler key (component and middleware), which reuses
+    /// its instances.
     handlers: HashMap<String, ComponentHandler>,
+    /// `<component>.spin.internal` → the handler key a chained request reaches: the
+    /// component's private route if it has one, else its first route.
+    chain_targets: HashMap<String, String>,
     pub router: Router,
     pub key_value: Arc<KeyValueStores>,
     pub redis_triggers: Vec<crate::redis_trigger::Subscription>,
     /// PostgreSQL connection pools, shared by every request as in Spin.
     pub postgres_pools: crate::postgres::PostgresPools,
+}
+
+/// What an HTTP handler is made of, before the app that owns it exists.
+struct HttpHandlerPre {
+    component: String,
+    service: ServicePre<InstanceState>,
 }
 
 impl AppInner {
@@ -296,18 +307,25 @@ impl AppInner {
         let engine = crate::engine::engine()?.clone();
         let linker = crate::instance::linker(&engine)?;
         let key_value = Arc::new(KeyValueStores::new(config, state_dir)?);
-        let http_components: HashSet<&String> = manifest
-            .http_triggers
-            .iter()
-            .map(|t| &t.component)
-            .collect();
         let redis_components: HashSet<&String> = manifest
             .redis_triggers
             .iter()
             .map(|t| &t.component)
             .collect();
+        let triggered: HashSet<&String> = manifest
+            .http_triggers
+            .iter()
+            .map(|t| &t.component)
+            .chain(redis_components.iter().copied())
+            .collect();
         let mut components = HashMap::new();
-        for (id, decl) in &manifest.components {
+        // Only what a trigger runs is loaded on its own: a component named only as middleware
+        // or a dependency exists inside the components it is composed into.
+        for (id, decl) in manifest
+            .components
+            .iter()
+            .filter(|(id, _)| triggered.contains(id))
+        {
             key_value.check_labels(id, &decl.key_value_stores)?;
             let source = manifest.component_source(decl);
             if !source.is_file() {
@@ -320,31 +338,15 @@ impl AppInner {
                     manifest.base_dir.display()
                 );
             }
-            let component = crate::engine::load_component(&engine, &source)
-                .with_context(|| format!("component `{id}`"))?;
-            let pre: InstancePre<InstanceState> = linker
-                .instantiate_pre(&component)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!("component `{id}` ({}) cannot be linked", source.display())
-                })?;
-            let service = match ServicePre::new(pre.clone()) {
-                Ok(service) => Some(service),
-                Err(error) if http_components.contains(id) => {
-                    bail!(
-                        "component `{id}` has an HTTP trigger but does not export wasi:http/handler@0.3.0: {error:#}"
-                    )
-                }
-                Err(_) => None,
-            };
-            let redis_trigger = match RedisTriggerPre::new(pre.clone()) {
-                Ok(trigger) => Some(trigger),
-                Err(error) if redis_components.contains(id) => {
-                    bail!(
-                        "component `{id}` has a Redis trigger but does not export spin:redis/inbound-redis@3.0.0: {error:#}"
-                    )
-                }
-                Err(_) => None,
+            let redis_trigger = if redis_components.contains(id) {
+                let component = crate::load::component(&engine, manifest, id)?;
+                let pre = instantiate_pre(&linker, &component, id)?;
+                let trigger = RedisTriggerPre::new(pre).map_err(anyhow::Error::from);
+                Some(trigger.with_context(|| {
+                    format!("component `{id}` has a Redis trigger but does not export spin:redis/inbound-redis@3.0.0")
+                })?)
+            } else {
+                None
             };
             let component_variables = ComponentVariables::render(variables, &decl.variables)
                 .with_context(|| format!("component `{id}` variables"))?;
@@ -364,7 +366,6 @@ impl AppInner {
             components.insert(
                 id.clone(),
                 LoadedComponent {
-                    service,
                     redis_trigger,
                     variables: component_variables,
                     allowed_hosts: Arc::new(allowed_hosts),
@@ -373,6 +374,26 @@ impl AppInner {
                     files,
                 },
             );
+        }
+        let mut handler_pres: HashMap<String, HttpHandlerPre> = HashMap::new();
+        let mut chain_targets: HashMap<String, String> = HashMap::new();
+        for trigger in &manifest.http_triggers {
+            let key = trigger.handler_key();
+            let id = &trigger.component;
+            if !handler_pres.contains_key(&key) {
+                let component = crate::load::http_handler(&engine, manifest, trigger)?;
+                let pre = instantiate_pre(&linker, &component, id)?;
+                let service = ServicePre::new(pre).map_err(anyhow::Error::from);
+                let service = service.with_context(|| {
+                    format!("component `{id}` has an HTTP trigger but does not export wasi:http/handler@0.3.0")
+                })?;
+                let component = id.clone();
+                handler_pres.insert(key.clone(), HttpHandlerPre { component, service });
+            }
+            let private = trigger.route == crate::manifest::Route::Private;
+            if private || !chain_targets.contains_key(id) {
+                chain_targets.insert(id.clone(), key);
+            }
         }
         let redis_triggers = manifest
             .redis_triggers
@@ -392,18 +413,19 @@ impl AppInner {
             .collect::<Result<Vec<_>>>()?;
         let router = Router::new(&manifest.http_triggers);
         Ok(Arc::new_cyclic(|app: &Weak<Self>| {
-            let handlers = components
-                .iter()
-                .filter_map(|(id, loaded)| {
-                    let service = loaded.service.clone()?;
-                    let handler = crate::reuse::handler(app.clone(), id.clone(), service, reuse);
-                    Some((id.clone(), handler))
+            let handlers = handler_pres
+                .into_iter()
+                .map(|(key, pre)| {
+                    let handler =
+                        crate::reuse::handler(app.clone(), pre.component, pre.service, reuse);
+                    (key, handler)
                 })
                 .collect();
             Self {
                 engine,
                 components,
                 handlers,
+                chain_targets,
                 router,
                 key_value,
                 redis_triggers,
@@ -412,8 +434,9 @@ impl AppInner {
         }))
     }
 
-    pub fn has_component(&self, id: &str) -> bool {
-        self.components.contains_key(id)
+    /// Whether `<id>.spin.internal` reaches a component of this app.
+    pub fn has_chain_target(&self, id: &str) -> bool {
+        self.chain_targets.contains_key(id)
     }
 
     pub fn component(&self, id: &str) -> Result<&LoadedComponent> {
@@ -437,19 +460,19 @@ impl AppInner {
     /// guest's stream, handed on as it is produced (as Spin hands it to hyper), never buffered.
     pub async fn call_http(
         self: &Arc<Self>,
-        component: &str,
+        handler_key: &str,
         request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>> {
         let handler = self
             .handlers
-            .get(component)
-            .with_context(|| format!("component `{component}` does not serve HTTP"))?;
+            .get(handler_key)
+            .with_context(|| format!("`{handler_key}` does not serve HTTP"))?;
         match handler.handle((), request).await {
             Ok(response) => Ok(response),
             Err(error) => match error.downcast::<ErrorCode>() {
                 // The guest answered with a `wasi:http` error code rather than a response.
                 Ok(code) => {
-                    tracing::warn!("component `{component}` failed the request: {code:?}");
+                    tracing::warn!("`{handler_key}` failed the request: {code:?}");
                     Ok(empty_response(http::StatusCode::INTERNAL_SERVER_ERROR))
                 }
                 Err(error) => Err(error.into()),
@@ -465,15 +488,20 @@ impl AppInner {
     ) -> Result<http::Response<WasiBody>> {
         let mut request = request;
         let path = request.uri().path().to_string();
+        let handler = self
+            .chain_targets
+            .get(component)
+            .with_context(|| format!("no HTTP component `{component}` in this app"))?;
         let route = RouteMatch {
             component: component.to_string(),
+            handler: handler.clone(),
             raw_route: "/...".to_string(),
             component_route: String::new(),
             path_info: path,
         };
         let full_url = request.uri().to_string();
         crate::server::set_spin_headers(request.headers_mut(), &route, &full_url, None);
-        Box::pin(self.call_http(component, request)).await
+        Box::pin(self.call_http(handler, request)).await
     }
 }
 
@@ -485,6 +513,17 @@ pub fn empty_response(status: http::StatusCode) -> http::Response<WasiBody> {
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
     response
+}
+
+fn instantiate_pre(
+    linker: &wasmtime::component::Linker<InstanceState>,
+    component: &wasmtime::component::Component,
+    id: &str,
+) -> Result<InstancePre<InstanceState>> {
+    linker
+        .instantiate_pre(component)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("component `{id}` cannot be linked"))
 }
 
 fn resolve_mount(base_dir: &Path, mount: &FileMount) -> Result<ResolvedMount> {

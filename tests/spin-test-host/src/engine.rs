@@ -46,29 +46,39 @@ fn config(pooling: bool) -> Config {
     config
 }
 
-type MemoryKey = (PathBuf, SystemTime, u64);
+/// The files a component is made of (path, mtime, size each) and how they are put together.
+type MemoryKey = (Vec<(PathBuf, SystemTime, u64)>, String);
 
-/// Loads the component at `path`, from the in-memory cache (keyed by path, mtime and size), the
-/// on-disk cache of precompiled artifacts (keyed by a hash of the wasm and the engine), or by
-/// compiling it.
-pub fn load_component(engine: &Engine, path: &Path) -> Result<Component> {
+/// Loads the component that `compose` makes of `files` (`recipe` says how, e.g. which
+/// middleware in which order): from the in-memory cache (keyed by each file's path, mtime and
+/// size, and the recipe), the on-disk cache of precompiled artifacts (keyed by a hash of the
+/// wasm and the engine), or by composing and compiling it, once per process.
+pub fn load_composed(
+    engine: &Engine,
+    files: &[&Path],
+    recipe: &str,
+    compose: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Component> {
     static MEMORY: OnceLock<Mutex<HashMap<MemoryKey, Component>>> = OnceLock::new();
-    let metadata = std::fs::metadata(path).with_context(|| {
-        format!(
-            "component {} not found: build the wasm first (scripts/build-wasm.sh)",
-            path.display()
-        )
-    })?;
-    let key = (path.to_path_buf(), metadata.modified()?, metadata.len());
+    let mut stamps = Vec::with_capacity(files.len());
+    for path in files {
+        let metadata = std::fs::metadata(path).with_context(|| {
+            format!(
+                "component {} not found: build the wasm first (scripts/build-wasm.sh)",
+                path.display()
+            )
+        })?;
+        stamps.push((path.to_path_buf(), metadata.modified()?, metadata.len()));
+    }
+    let key = (stamps, recipe.to_owned());
     // Held while compiling: parallel tests starting the same app wait for one compilation
     // instead of each doing it (Cranelift already uses every core for one component).
     let mut memory = lock(MEMORY.get_or_init(Mutex::default));
     if let Some(component) = memory.get(&key) {
         return Ok(component.clone());
     }
-    let wasm = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let component = load_via_disk_cache(engine, &wasm)
-        .with_context(|| format!("cannot compile component {}", path.display()))?;
+    let wasm = compose()?;
+    let component = load_via_disk_cache(engine, &wasm)?;
     memory.insert(key, component.clone());
     Ok(component)
 }

@@ -12,9 +12,11 @@
 
 mod app;
 mod bindings;
+mod compose;
 mod engine;
 mod instance;
 pub mod key_value;
+mod load;
 pub mod manifest;
 pub mod outbound;
 pub mod postgres;

@@ -47,6 +47,79 @@ pub struct ComponentDecl {
     pub environment: BTreeMap<String, String>,
     #[serde(default)]
     pub files: Vec<FileMount>,
+    /// `[component.<id>.dependencies]`: import name (`ns:pkg/iface[@version]`, `ns:pkg`, or a
+    /// plain name) → the component that satisfies it, composed in at load time.
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, Dependency>,
+}
+
+/// A component dependency or an HTTP middleware: another component of this app
+/// (`component = "id"`) or a wasm file (`path = "..."`), composed in at load time.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    pub component: Option<String>,
+    pub path: Option<String>,
+    /// The dependency's export that satisfies the import; by default the import's own name.
+    pub export: Option<String>,
+    #[serde(default)]
+    pub inherit_configuration: Inherit,
+}
+
+/// Which of the primary component's configuration a dependency may use
+/// (`inherit_configuration`): all of it, none (the default), or the named sets.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(untagged)]
+pub enum Inherit {
+    All(bool),
+    Some(Vec<String>),
+    #[default]
+    #[serde(skip)]
+    Nothing,
+}
+
+impl Inherit {
+    /// Whether the dependency may use the configuration set `name` (`key_value_stores`, ...).
+    pub fn includes(&self, name: &str) -> bool {
+        match self {
+            Self::All(all) => *all,
+            Self::Some(names) => names.iter().any(|n| n == name),
+            Self::Nothing => false,
+        }
+    }
+}
+
+/// Where a dependency's wasm comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DependencySource {
+    /// Another component of the app: its `source`, resolved from the manifest's folder.
+    Component(String),
+    /// A wasm file, resolved from the manifest's folder.
+    Path(String),
+}
+
+impl Dependency {
+    /// The one source this dependency names.
+    pub fn source(&self) -> Result<DependencySource> {
+        match (&self.component, &self.path) {
+            (Some(component), None) => Ok(DependencySource::Component(component.clone())),
+            (None, Some(path)) => Ok(DependencySource::Path(path.clone())),
+            (Some(_), Some(_)) => bail!("a dependency names both `component` and `path`"),
+            (None, None) => bail!(
+                "a dependency must name `component` or `path` (registry packages are not \
+                 supported by the test host)"
+            ),
+        }
+    }
+
+    /// How the dependency is named in messages.
+    pub fn describe(&self) -> String {
+        match self.source() {
+            Ok(DependencySource::Component(id)) => format!("component `{id}`"),
+            Ok(DependencySource::Path(path)) => format!("`{path}`"),
+            Err(_) => "an invalid dependency".into(),
+        }
+    }
 }
 
 /// A `files` entry: a directory or file mapped into the guest filesystem.
@@ -66,6 +139,20 @@ pub enum FileMount {
 pub struct HttpTrigger {
     pub component: String,
     pub route: Route,
+    /// `dependencies.middleware`, outermost first: composed in front of `component`.
+    pub middleware: Vec<Dependency>,
+}
+
+impl HttpTrigger {
+    /// Names what serves this trigger: the component, and its middleware if any. Triggers
+    /// with the same key share one composed component and its instances.
+    pub fn handler_key(&self) -> String {
+        if self.middleware.is_empty() {
+            return self.component.clone();
+        }
+        let chain: Vec<String> = self.middleware.iter().map(Dependency::describe).collect();
+        format!("{} behind {}", self.component, chain.join(" > "))
+    }
 }
 
 /// Where an HTTP trigger listens.
@@ -141,9 +228,20 @@ struct RawTriggers {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawHttpTrigger {
     route: RawRoute,
     component: String,
+    #[serde(default)]
+    dependencies: RawTriggerDependencies,
+}
+
+/// An HTTP trigger's `dependencies`: only `middleware`, as in Spin.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTriggerDependencies {
+    #[serde(default)]
+    middleware: Vec<Dependency>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +299,7 @@ impl Manifest {
             http_triggers.push(HttpTrigger {
                 component: trigger.component,
                 route,
+                middleware: trigger.dependencies.middleware,
             });
         }
         let redis_triggers = raw
@@ -236,6 +335,18 @@ impl Manifest {
                 bail!("a trigger names component `{component}`, which is not declared");
             }
         }
+        let middleware = self.http_triggers.iter().flat_map(|t| &t.middleware);
+        let dependencies = self
+            .components
+            .values()
+            .flat_map(|component| component.dependencies.values());
+        for dependency in middleware.chain(dependencies) {
+            if let DependencySource::Component(id) = dependency.source()?
+                && !self.components.contains_key(&id)
+            {
+                bail!("a dependency names component `{id}`, which is not declared");
+            }
+        }
         for trigger in &self.redis_triggers {
             if trigger.address.is_none() && self.redis_default_address.is_none() {
                 bail!(
@@ -251,6 +362,20 @@ impl Manifest {
     /// whatever `CARGO_TARGET_DIR` says (Spin never looks at it).
     pub fn component_source(&self, component: &ComponentDecl) -> PathBuf {
         resolve_source(&self.base_dir, &component.source)
+    }
+
+    /// The wasm file of a dependency or middleware.
+    pub fn dependency_source(&self, dependency: &Dependency) -> Result<PathBuf> {
+        Ok(match dependency.source()? {
+            DependencySource::Component(id) => {
+                let component = self
+                    .components
+                    .get(&id)
+                    .with_context(|| format!("no component `{id}`"))?;
+                self.component_source(component)
+            }
+            DependencySource::Path(path) => resolve_source(&self.base_dir, &path),
+        })
     }
 }
 
@@ -342,6 +467,53 @@ greeting = "hi {{ token }}"
         assert_eq!(up, PathBuf::from("/app/tests/fixtures/../../target/x.wasm"));
         let absolute = resolve_source(Path::new("/app"), "/opt/x.wasm");
         assert_eq!(absolute, PathBuf::from("/opt/x.wasm"));
+    }
+
+    #[test]
+    fn reads_middleware_and_component_dependencies() {
+        let text = r#"
+spin_manifest_version = 2
+[[trigger.http]]
+route = "/..."
+component = "app"
+dependencies.middleware = [{ component = "router", inherit_configuration = true }, { path = "mw.wasm" }]
+[component.app]
+source = "app.wasm"
+[component.app.dependencies]
+"course-platform:payments/provider" = { component = "provider", inherit_configuration = ["variables"] }
+[component.router]
+source = "router.wasm"
+[component.provider]
+source = "provider.wasm"
+"#;
+        let manifest = Manifest::parse(text, PathBuf::from("/app")).expect("valid manifest");
+        let trigger = &manifest.http_triggers[0];
+        assert_eq!(
+            trigger.handler_key(),
+            "app behind component `router` > `mw.wasm`"
+        );
+        assert_eq!(
+            trigger.middleware[0].inherit_configuration,
+            Inherit::All(true)
+        );
+        assert_eq!(
+            trigger.middleware[1].inherit_configuration,
+            Inherit::Nothing
+        );
+        assert_eq!(
+            manifest
+                .dependency_source(&trigger.middleware[1])
+                .expect("a path"),
+            PathBuf::from("/app/mw.wasm")
+        );
+        let provider =
+            &manifest.components["app"].dependencies["course-platform:payments/provider"];
+        assert!(provider.inherit_configuration.includes("variables"));
+        assert!(!provider.inherit_configuration.includes("key_value_stores"));
+        assert_eq!(
+            manifest.dependency_source(provider).expect("a component"),
+            PathBuf::from("/app/provider.wasm")
+        );
     }
 
     #[test]

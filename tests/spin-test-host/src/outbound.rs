@@ -237,7 +237,7 @@ impl OutboundHttp {
     fn allows(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
         if let Some(component) = host.strip_suffix(".spin.internal") {
             // A chained request must name a component of this app, and be allowed explicitly.
-            return self.app.has_component(component) && self.allowed.allows(scheme, host, port);
+            return self.app.has_chain_target(component) && self.allowed.allows(scheme, host, port);
         }
         self.allowed.allows(scheme, host, port)
     }

@@ -12,6 +12,8 @@ pub struct Router {
 #[derive(Debug, Clone)]
 struct RouteEntry {
     component: String,
+    /// What serves the route: the component and its middleware (`HttpTrigger::handler_key`).
+    handler: String,
     /// Route as written in the manifest (`/api/...`).
     raw: String,
     /// `raw` without the `/...` suffix.
@@ -24,6 +26,8 @@ struct RouteEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMatch {
     pub component: String,
+    /// The handler that serves it (see `HttpTrigger::handler_key`).
+    pub handler: String,
     /// The route as written in the manifest, e.g. `/api/...`.
     pub raw_route: String,
     /// The route without its wildcard suffix, e.g. `/api`.
@@ -56,6 +60,7 @@ impl Router {
                 };
                 Some(RouteEntry {
                     component: trigger.component.clone(),
+                    handler: trigger.handler_key(),
                     raw,
                     segments: segments(&base),
                     base,
@@ -104,6 +109,7 @@ impl Router {
                 };
                 RouteMatch {
                     component: route.component.clone(),
+                    handler: route.handler.clone(),
                     raw_route: route.raw.clone(),
                     component_route: route.base.clone(),
                     path_info,
@@ -129,6 +135,7 @@ mod tests {
         HttpTrigger {
             component: component.into(),
             route,
+            middleware: Vec::new(),
         }
     }
 

@@ -99,7 +99,7 @@ async fn handle(
     }
     set_spin_headers(request.headers_mut(), &route, &full_url, Some(client));
     let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
-    match app.call_http(&route.component, request).await {
+    match app.call_http(&route.handler, request).await {
         Ok(response) => Ok(response),
         Err(error) => {
             tracing::error!("component `{}` failed: {error:#}", route.component);
