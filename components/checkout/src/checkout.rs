@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use commerce_core::cart::{CartOwner, StoredCart};
 use commerce_core::event::OrderPaid;
 use commerce_core::idempotency::{self, Fingerprint, IdempotencyKey};
-use commerce_core::payment::{ChargeRequest, ChargeResponse, ChargeStatus, normalise_card_number};
+use commerce_core::payment::{ChargeOutcome, ChargeRequest, normalise_card_number};
 use commerce_core::views::{CheckoutRequest, CheckoutResponse, OrderView, problems};
 use commerce_core::{Money, OrderStatus};
 use commerce_runtime::carts::Carts;
@@ -353,18 +353,14 @@ impl Attempt {
             OrderStatus::Paid | OrderStatus::Enrolled => return success(order),
             OrderStatus::PaymentFailed | OrderStatus::Cancelled => return declined(order.id),
         }
-        let charge = ChargeRequest {
-            order_id,
-            amount_cents: order.total.amount_cents,
-            currency: order.total.currency.clone(),
-            card_number,
-        };
-        let ChargeResponse {
-            status, reference, ..
-        } = provider::charge(&config.payment_provider_url, &charge).await?;
-        match status {
-            ChargeStatus::Succeeded => self.paid(db, config, order, reference).await,
-            ChargeStatus::Declined => self.declined(db, order, reference).await,
+        let charge = ChargeRequest::for_order(order_id, &order.total, card_number)?;
+        let outcome = provider::charge(&charge).await.map_err(|error| {
+            eprintln!("order {order_id}: {error}");
+            ApiError::from(error)
+        })?;
+        match outcome {
+            ChargeOutcome::Succeeded { reference } => self.paid(db, config, order, reference).await,
+            ChargeOutcome::Declined { reference, .. } => self.declined(db, order, reference).await,
         }
     }
 

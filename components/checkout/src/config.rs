@@ -4,7 +4,6 @@ use commerce_core::relay::{EnrollmentMode, RelayPolicy};
 use platform::ApiError;
 
 pub struct Config {
-    pub payment_provider_url: String,
     pub redis_url: String,
     pub enrollment_mode: EnrollmentMode,
     pub relay: RelayPolicy,
@@ -17,7 +16,6 @@ impl Config {
     pub async fn load() -> Result<Self, ApiError> {
         let defaults = RelayPolicy::default();
         Ok(Self {
-            payment_provider_url: runtime::vars::required("payment_provider_url").await?,
             redis_url: runtime::vars::required("redis_url").await?,
             enrollment_mode: EnrollmentMode::parse(
                 &runtime::vars::parsed_or("enrollment_mode", String::new()).await,

@@ -1,36 +1,41 @@
-//! The payment-provider client (protocol in `commerce_core::payment`).
+//! The payment provider, imported as `course-platform:payments/provider` (`wit/payments.wit`).
+//!
+//! `spin.toml` composes the component that exports it into this one, so a charge is an
+//! in-process component call; this module only converts between the interface's records
+//! and `commerce_core::payment`.
 
-use bytes::Bytes;
-use commerce_core::payment::{CHARGES_PATH, ChargeRequest, ChargeResponse};
-use commerce_core::views::problems;
-use http::header;
-use platform::ApiError;
-use spin_sdk::http::body::IncomingBodyExt;
+use commerce_core::payment::{ChargeError, ChargeOutcome, ChargeRequest};
 
-/// Charges the order's total; any transport failure, non-200 answer or unreadable body is
-/// "provider unavailable" (the order stays `pending_payment`, the client may retry).
-pub async fn charge(base_url: &str, request: &ChargeRequest) -> Result<ChargeResponse, ApiError> {
-    let body = serde_json::to_vec(request).map_err(ApiError::internal)?;
-    let outgoing = http::Request::post(format!("{}{CHARGES_PATH}", base_url.trim_end_matches('/')))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("idempotency-key", request.order_id.to_string())
-        .body(http_body_util::Full::new(Bytes::from(body)))
-        .map_err(ApiError::internal)?;
-    let response = spin_sdk::http::send(outgoing).await.map_err(|error| {
-        eprintln!("payment provider unreachable: {error:?}");
-        problems::payment_provider_unavailable()
-    })?;
-    let status = response.status();
-    let bytes = response.into_body().bytes().await.map_err(|error| {
-        eprintln!("payment provider answer unreadable: {error:?}");
-        problems::payment_provider_unavailable()
-    })?;
-    if status != http::StatusCode::OK {
-        eprintln!("payment provider answered {status}");
-        return Err(problems::payment_provider_unavailable());
-    }
-    serde_json::from_slice(&bytes).map_err(|error| {
-        eprintln!("payment provider answer is not a charge: {error}");
-        problems::payment_provider_unavailable()
+mod bindings {
+    spin_sdk::wit_bindgen::generate!({
+        // The file, not the folder: the package needs nothing else from `wit/`.
+        path: "../../wit/payments.wit",
+        world: "course-platform:payments/payment-client",
+        // One async runtime in the component: spin-sdk's.
+        runtime_path: "::spin_sdk::wit_bindgen::rt",
+    });
+}
+
+use bindings::course_platform::payments::provider as wit;
+
+/// Charges the order's total once (the provider is idempotent per order id).
+pub async fn charge(request: &ChargeRequest) -> Result<ChargeOutcome, ChargeError> {
+    let answer = wit::charge(wit::ChargeRequest {
+        order_id: request.order_id.to_string(),
+        amount_cents: request.amount_cents,
+        currency: request.currency.clone(),
+        card_number: request.card_number.expose().to_owned(),
     })
+    .await;
+    match answer {
+        Ok(wit::ChargeOutcome::Succeeded(charge)) => Ok(ChargeOutcome::Succeeded {
+            reference: charge.reference,
+        }),
+        Ok(wit::ChargeOutcome::Declined(charge)) => Ok(ChargeOutcome::Declined {
+            reference: charge.reference,
+            decline_code: charge.decline_code,
+        }),
+        Err(wit::ChargeError::Unavailable(reason)) => Err(ChargeError::Unavailable(reason)),
+        Err(wit::ChargeError::Rejected(reason)) => Err(ChargeError::Rejected(reason)),
+    }
 }

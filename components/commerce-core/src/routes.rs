@@ -57,18 +57,6 @@ pub const CHECKOUT_ROUTES: &[Route<CheckoutEndpoint>] = &[
     ),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentsTestEndpoint {
-    Charge,
-}
-
-/// Private component: reached only as `http://payments-test.spin.internal/charges`.
-pub const PAYMENTS_TEST_ROUTES: &[Route<PaymentsTestEndpoint>] = &[Route::new(
-    Method::POST,
-    crate::payment::CHARGES_PATH,
-    PaymentsTestEndpoint::Charge,
-)];
-
 #[cfg(test)]
 mod tests {
     use super::*;

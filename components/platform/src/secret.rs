@@ -2,8 +2,7 @@
 //!
 //! `Debug` and `Display` print a placeholder, so a `{:?}` of a request struct, an error
 //! that carries one, or a panic message cannot leak the value; reading it takes an explicit
-//! [`Secret::expose`]. Serde sees through it: requests still parse and a charge still
-//! carries its card number to the provider.
+//! [`Secret::expose`]. Serde sees through it: requests still parse.
 
 use std::fmt;
 

@@ -225,6 +225,20 @@ async fn a_provider_error_is_retryable_with_the_same_key() -> Result<()> {
         .await?,
         0
     );
+
+    // The retry resumes the same order: no second order, nothing charged while the provider fails.
+    let retried = shop
+        .checkout(&user.cookie, &key, PROVIDER_ERROR_CARD)
+        .await?;
+    assert_eq!(
+        json_of(retried, 503).await?["type"],
+        "/problems/service-unavailable"
+    );
+    let after_retry = shop.get_json(&user.cookie, "/api/orders").await?;
+    assert_eq!(
+        after_retry["items"], orders["items"],
+        "still the one pending order"
+    );
     Ok(())
 }
 
