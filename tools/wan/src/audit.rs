@@ -158,20 +158,28 @@ pub async fn run(options: AuditOptions) -> Result<()> {
         )
         .await?
         .get(0);
-    let mut result =
-        json!({"confirmed to clients": confirmed.len(), "lost (confirmed, not paid)": lost});
+    // In this order on stdout; as one JSON object on the `audit-json:` line.
+    let mut lines: Vec<(&str, i64)> = vec![
+        ("confirmed to clients", confirmed.len() as i64),
+        ("lost (confirmed, not paid)", lost),
+    ];
     let mut violations = lost;
     for (name, sql) in CHECKS {
         let found = count(&client, sql).await?;
         violations += found;
-        result[name] = json!(found);
+        lines.push((name, found));
     }
     for (name, sql) in TOTALS {
-        result[name] = json!(count(&client, sql).await?);
+        lines.push((name, count(&client, sql).await?));
     }
-    result["seconds waited for enrollment"] = json!(waited.elapsed().as_secs());
-    for (name, value) in result.as_object().into_iter().flatten() {
+    lines.push((
+        "seconds waited for enrollment",
+        waited.elapsed().as_secs() as i64,
+    ));
+    let mut result = json!({});
+    for (name, value) in &lines {
         println!("audit: {name}: {value}");
+        result[*name] = json!(value);
     }
     println!("audit-json: {result}");
     if violations > 0 {

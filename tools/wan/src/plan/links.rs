@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::{PlanOptions, Topology};
+use super::{PlanOptions, RedisPlacement, Topology};
 use crate::proxy::LinkConfig;
 use crate::topology::{self, LOCATIONS, PRIMARY_REGION, REGIONS};
 
@@ -119,12 +119,16 @@ pub fn links(options: &PlanOptions) -> Vec<LinkConfig> {
             replica_rtt,
             None,
         ));
+        let to_redis = match options.redis {
+            RedisPlacement::UsEast => to_primary,
+            RedisPlacement::EveryRegion => topology::SAME_REGION_RTT_MS,
+        };
         links.push(link(
             region,
             "redis",
             ports.redis(from),
             options.redis_port,
-            to_primary,
+            to_redis,
             None,
         ));
     }

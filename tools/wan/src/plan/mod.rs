@@ -28,6 +28,17 @@ pub enum Topology {
     Single,
 }
 
+/// Where the shared Redis (sessions, rate limits, `orders.paid`) is, as latency goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RedisPlacement {
+    /// In us-east, beside the primary, as `deploy/README.md` describes: other regions pay
+    /// their round trip to it.
+    UsEast,
+    /// A what-if: a Redis replicated into every region, each reaching its copy at
+    /// same-region distance (one server stands in for all copies).
+    EveryRegion,
+}
+
 #[derive(clap::Args)]
 pub struct PlanOptions {
     #[arg(long, value_enum, default_value = "geo")]
@@ -45,6 +56,8 @@ pub struct PlanOptions {
     pub replica_port: u16,
     #[arg(long, default_value_t = 6390)]
     pub redis_port: u16,
+    #[arg(long, value_enum, default_value = "us-east")]
+    pub redis: RedisPlacement,
     /// `name=value`: an app variable for every region, over the defaults below.
     #[arg(long = "variable")]
     pub variables: Vec<String>,
