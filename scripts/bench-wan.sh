@@ -91,14 +91,16 @@ nearest() {
   done
 }
 
-# A chaos run: strike at 15 s (CHAOS_AT), heal at $5 s if a heal command is given, stop
-# starting requests at CHAOS_MAX_SECONDS (150); then the order audit.
+# A chaos run, paced so every continent is busy throughout: CHAOS_RATE requests/s per
+# continent (4) for CHAOS_MAX_SECONDS (75), the strike at CHAOS_AT (20) and, if a heal command
+# is given, the heal at $5 s; then the order audit.
 chaos() { # name, victim, chaos-command, heal-command or "", heal-at
   local name=$1 victim=$2 strike=$3 heal=$4 heal_at=$5
-  local args=(--tolerate-errors --victim "$victim" --chaos-at "${CHAOS_AT:-15}" --chaos-command "$strike")
+  local args=(--tolerate-errors --victim "$victim" --chaos-at "${CHAOS_AT:-20}" --chaos-command "$strike"
+    --rate "${CHAOS_RATE:-4}" --max-seconds "${CHAOS_MAX_SECONDS:-75}")
   [ -z "$heal" ] || args+=(--heal-command "$heal" --heal-at "$heal_at")
-  load "$name" --max-seconds "${CHAOS_MAX_SECONDS:-150}" "${args[@]}"
-  jq -r '.chaos.locations[] | "\(.name): \(.errors_after) errors after the strike, traffic moved after \(.requests_until_moved) requests / \(.moved_after_ms) ms, \(.served_by_victim_after) answers from the victim"' "$RESULTS/$name.json"
+  REQUESTS=1000000 load "$name" "${args[@]}"
+  jq -r '.chaos.locations[] | "\(.name): \(.errors_after) errors in \(.requests_after) requests ended after the strike; first success away from the victim after \(.requests_until_moved // "-") requests, \(.moved_after_ms // "-") ms; \(.served_by_victim_after) answers from the victim"' "$RESULTS/$name.json"
   audit "$name" || fail "$name: order invariants violated"
 }
 
@@ -108,7 +110,7 @@ case "${1:-}" in
   partition) up geo
     chaos partition ap-south "deploy/wan.sh fault ap-south partition" "deploy/wan.sh fault ap-south none" 45 ;;
   redis) up geo
-    chaos redis redis "deploy/wan.sh redis-stop" "deploy/wan.sh redis-start" 45 ;;
+    chaos redis redis "deploy/wan.sh redis-stop" "deploy/wan.sh redis-start" 50 ;;
   replica-lag) up geo
     psql -h 127.0.0.1 -p "${WAN_REPLICA_PORT:-5434}" -U postgres -Atqc 'select pg_wal_replay_pause()'
     # Every checkout reads its order back at once (an error if it is not there).
@@ -128,8 +130,8 @@ case "${1:-}" in
   ci) up geo
     REQUESTS="${WAN_REQUESTS:-90}"
     load ci-mix --max-seconds 60 || fail "errors in the geo-routed mix"
-    CHAOS_AT=8 CHAOS_MAX_SECONDS=60 chaos ci-partition ap-south \
-      "deploy/wan.sh fault ap-south partition" "deploy/wan.sh fault ap-south none" 20 ;;
+    CHAOS_AT=10 CHAOS_MAX_SECONDS=40 chaos ci-partition ap-south \
+      "deploy/wan.sh fault ap-south partition" "deploy/wan.sh fault ap-south none" 25 ;;
   *) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac
 

@@ -51,8 +51,9 @@ pub async fn run(plan: ChaosPlan, started: Instant) -> Result<ChaosTimes> {
     Ok(ChaosTimes { struck, healed })
 }
 
-/// Per location, from the moment chaos struck: the errors clients saw, and how many
-/// requests (and how long) until one succeeded in a region other than the victim.
+/// Per location, over the requests that ended after chaos struck (those in flight when it
+/// struck included): the errors clients saw, and how many requests (and how long) until one
+/// succeeded in a region other than the victim.
 pub fn analyse(
     samples: &[Sample],
     names: &[String],
@@ -65,9 +66,9 @@ pub fn analyse(
         .map(|(index, name)| {
             let mut after: Vec<&Sample> = samples
                 .iter()
-                .filter(|s| s.location == index && s.started >= times.struck)
+                .filter(|s| s.location == index && s.started + s.latency >= times.struck)
                 .collect();
-            after.sort_by_key(|s| s.started);
+            after.sort_by_key(|s| s.started + s.latency);
             let errors = after.iter().filter(|s| !s.ok).count();
             let served_by_victim = after
                 .iter()

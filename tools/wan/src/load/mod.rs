@@ -4,6 +4,7 @@
 //! unexpected answer unless told the run is a chaos run, where errors are expected and
 //! counted, and the order audit gives the verdict.
 
+mod browser;
 mod chaos;
 mod mix;
 mod report;

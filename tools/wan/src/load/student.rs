@@ -1,9 +1,7 @@
 //! One simulated student: signs up, signs in, then follows the mix until its location's
-//! request budget or the run's time is spent. Enters through its location's nearest entry
-//! and, like a browser behind failing-over DNS, moves to the next entry when a connection
-//! fails.
+//! request budget or the run's time is spent, through its own [`Browser`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use reqwest::Method;
@@ -11,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::browser::Browser;
 use super::mix::{Action, Kind, next_action};
 use super::{LocationRun, Shared};
 use crate::rng::Rng;
@@ -24,20 +23,13 @@ const CART_LIMIT: usize = 3;
 const CHECKOUT_ATTEMPTS_WHEN_TOLERATING: usize = 5;
 
 pub struct Student {
-    http: reqwest::Client,
+    browser: Browser,
     location: Arc<LocationRun>,
     shared: Arc<Shared>,
-    entry: usize,
-    cookies: BTreeMap<String, String>,
     email: String,
     rng: Rng,
     cart: Vec<String>,
     bought: HashSet<String>,
-}
-
-/// A response with the expected status.
-struct Answer {
-    body: String,
 }
 
 impl Student {
@@ -48,11 +40,9 @@ impl Student {
         seed: u64,
     ) -> Student {
         Student {
-            http,
+            browser: Browser::new(http, location.clone(), shared.clone()),
             location,
             shared,
-            entry: 0,
-            cookies: BTreeMap::new(),
             email: format!("wan-{}@example.com", Uuid::now_v7().simple()),
             rng: Rng::seeded(seed),
             cart: Vec::new(),
@@ -64,6 +54,7 @@ impl Student {
         let registration =
             json!({"email": self.email, "password": PASSWORD, "name": "WAN student"});
         if self
+            .browser
             .send(
                 Kind::SignUp,
                 Method::POST,
@@ -82,7 +73,8 @@ impl Student {
             match next_action(&mut self.rng) {
                 Action::Browse => {
                     let path = format!("/api/courses?page={}&page_size=20", 1 + self.rng.below(5));
-                    self.send(Kind::Browse, Method::GET, &path, None, None, 200)
+                    self.browser
+                        .send(Kind::Browse, Method::GET, &path, None, None, 200)
                         .await;
                 }
                 Action::Search => {
@@ -92,7 +84,8 @@ impl Student {
                         .cloned()
                         .unwrap_or_default();
                     let path = format!("/api/courses?q={word}");
-                    self.send(Kind::Search, Method::GET, &path, None, None, 200)
+                    self.browser
+                        .send(Kind::Search, Method::GET, &path, None, None, 200)
                         .await;
                 }
                 Action::CoursePage => {
@@ -102,25 +95,28 @@ impl Student {
                         .cloned()
                         .unwrap_or_default();
                     let path = format!("/api/courses/{slug}");
-                    self.send(Kind::CoursePage, Method::GET, &path, None, None, 200)
+                    self.browser
+                        .send(Kind::CoursePage, Method::GET, &path, None, None, 200)
                         .await;
                 }
                 Action::MyCourses => {
-                    self.send(
-                        Kind::MyCourses,
-                        Method::GET,
-                        "/api/me/enrollments",
-                        None,
-                        None,
-                        200,
-                    )
-                    .await;
+                    self.browser
+                        .send(
+                            Kind::MyCourses,
+                            Method::GET,
+                            "/api/me/enrollments",
+                            None,
+                            None,
+                            200,
+                        )
+                        .await;
                 }
                 Action::Cart => {
                     if self.cart.len() < CART_LIMIT {
                         self.add_to_cart().await;
                     }
-                    self.send(Kind::CartView, Method::GET, "/api/cart", None, None, 200)
+                    self.browser
+                        .send(Kind::CartView, Method::GET, "/api/cart", None, None, 200)
                         .await;
                 }
                 Action::SignIn => self.sign_in().await,
@@ -135,15 +131,16 @@ impl Student {
 
     async fn sign_in(&mut self) {
         let credentials = json!({"email": self.email, "password": PASSWORD});
-        self.send(
-            Kind::SignIn,
-            Method::POST,
-            "/api/session",
-            Some(&credentials),
-            None,
-            200,
-        )
-        .await;
+        self.browser
+            .send(
+                Kind::SignIn,
+                Method::POST,
+                "/api/session",
+                Some(&credentials),
+                None,
+                200,
+            )
+            .await;
     }
 
     async fn add_to_cart(&mut self) -> bool {
@@ -152,6 +149,7 @@ impl Student {
         };
         let path = format!("/api/cart/items/{course}");
         let added = self
+            .browser
             .send(Kind::CartAdd, Method::PUT, &path, None, None, 200)
             .await
             .is_some();
@@ -180,6 +178,7 @@ impl Student {
         };
         for _ in 0..attempts {
             let answer = self
+                .browser
                 .send(
                     Kind::Checkout,
                     Method::POST,
@@ -203,15 +202,16 @@ impl Student {
                 self.shared.recorder.order_confirmed(&order);
                 self.bought.extend(self.cart.drain(..));
                 // Read-your-writes: the order just written must read back at once.
-                self.send(
-                    Kind::OrderRead,
-                    Method::GET,
-                    &format!("/api/orders/{order}"),
-                    None,
-                    None,
-                    200,
-                )
-                .await;
+                self.browser
+                    .send(
+                        Kind::OrderRead,
+                        Method::GET,
+                        &format!("/api/orders/{order}"),
+                        None,
+                        None,
+                        200,
+                    )
+                    .await;
                 return;
             }
             if Instant::now() >= self.shared.deadline {
@@ -221,103 +221,5 @@ impl Student {
         self.shared.recorder.checkout_abandoned(&key);
         // Whether it was paid is unknown here: the audit tells; start a fresh cart.
         self.cart.clear();
-    }
-
-    /// Sends one request through the current entry and records it. `Some` only for the
-    /// expected status.
-    async fn send(
-        &mut self,
-        kind: Kind,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-        expected: u16,
-    ) -> Option<Answer> {
-        self.location.pace().await;
-        self.location.spend_one();
-        let entry = self.location.plan.entries.get(self.entry)?.clone();
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", entry.url))
-            .header("x-forwarded-for", &self.location.plan.client_ip);
-        if !self.cookies.is_empty() {
-            let cookie: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect();
-            request = request.header("cookie", cookie.join("; "));
-        }
-        if let Some(key) = idempotency_key {
-            request = request.header("idempotency-key", key);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let begun = Instant::now();
-        let started = begun.duration_since(self.shared.started);
-        let outcome = match request.send().await {
-            Ok(response) => {
-                self.keep_cookies(&response);
-                let status = response.status().as_u16();
-                let served_by = response
-                    .headers()
-                    .get("x-served-by")
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::to_owned);
-                response.text().await.map(|text| (status, served_by, text))
-            }
-            Err(error) => Err(error),
-        };
-        let latency = begun.elapsed();
-        let location = self.location.index;
-        match outcome {
-            Ok((status, served_by, text)) => {
-                let ok = status == expected;
-                self.shared
-                    .recorder
-                    .sample(location, kind, started, latency, ok, served_by);
-                if ok {
-                    return Some(Answer { body: text });
-                }
-                let excerpt: String = text.chars().take(200).collect();
-                let name = &self.location.plan.name;
-                self.shared.recorder.error(format!(
-                    "{name} {} {path}: {status} {excerpt}",
-                    kind.label()
-                ));
-                None
-            }
-            Err(error) => {
-                self.shared
-                    .recorder
-                    .sample(location, kind, started, latency, false, None);
-                let name = &self.location.plan.name;
-                let via = &entry.region;
-                self.shared
-                    .recorder
-                    .error(format!("{name} {} {path} via {via}: {error}", kind.label()));
-                // The entry did not answer: go to the next one, as failing-over DNS would.
-                self.entry = (self.entry + 1) % self.location.plan.entries.len().max(1);
-                None
-            }
-        }
-    }
-
-    fn keep_cookies(&mut self, response: &reqwest::Response) {
-        for header in response.headers().get_all("set-cookie") {
-            let Ok(text) = header.to_str() else { continue };
-            let Some((name, value)) = text.split(';').next().and_then(|pair| pair.split_once('='))
-            else {
-                continue;
-            };
-            if value.is_empty() || text.to_ascii_lowercase().contains("max-age=0") {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies
-                    .insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-        }
     }
 }

@@ -125,7 +125,7 @@ fn topology_for(options: &PlanOptions, from: usize) -> String {
     serde_json::Value::Array(regions).to_string()
 }
 
-fn region_env(options: &PlanOptions, r: usize, hop_secret: &String) -> Result<String> {
+fn region_env(options: &PlanOptions, r: usize, hop_secret: &str) -> Result<String> {
     let ports = Ports(options.port_base);
     let postgres = |port: u16| {
         format!(
@@ -143,7 +143,7 @@ fn region_env(options: &PlanOptions, r: usize, hop_secret: &String) -> Result<St
             "redis_url".into(),
             format!("redis://{}", at(ports.redis(r))),
         ),
-        ("hop_secret".into(), hop_secret.clone()),
+        ("hop_secret".into(), hop_secret.to_owned()),
     ];
     variables.extend(
         DEFAULT_VARIABLES
