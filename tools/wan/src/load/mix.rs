@@ -29,10 +29,16 @@ pub const WEIGHTS: [(Action, u64); 7] = [
     (Action::Checkout, 3),
 ];
 
-pub fn next_action(rng: &mut Rng) -> Action {
-    let total: u64 = WEIGHTS.iter().map(|(_, weight)| weight).sum();
+/// `checkout_weight` replaces the checkout's weight (e.g. to put many checkouts in flight
+/// when Redis goes down).
+pub fn next_action(rng: &mut Rng, checkout_weight: Option<u64>) -> Action {
+    let weights = WEIGHTS.map(|(action, weight)| match (action, checkout_weight) {
+        (Action::Checkout, Some(checkout)) => (action, checkout),
+        _ => (action, weight),
+    });
+    let total: u64 = weights.iter().map(|(_, weight)| weight).sum();
     let mut roll = rng.below(total);
-    for (action, weight) in WEIGHTS {
+    for (action, weight) in weights {
         if roll < weight {
             return action;
         }
@@ -83,7 +89,7 @@ mod tests {
         let mut rng = Rng::seeded(42);
         let draws = 20_000;
         let browses = (0..draws)
-            .filter(|_| next_action(&mut rng) == Action::Browse)
+            .filter(|_| next_action(&mut rng, None) == Action::Browse)
             .count();
         let share = browses as f64 / draws as f64;
         assert!((0.27..0.33).contains(&share), "browse share {share}");

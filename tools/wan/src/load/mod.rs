@@ -61,6 +61,9 @@ pub struct LoadOptions {
     /// The region the chaos hits: traffic has moved once a request succeeds elsewhere.
     #[arg(long)]
     victim: Option<String>,
+    /// Replaces the checkout's weight in the mix (3 of 100 by default).
+    #[arg(long)]
+    checkout_weight: Option<u64>,
     /// Writes everything measured, and the orders confirmed, as JSON.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -126,6 +129,7 @@ pub struct Shared {
     pub started: Instant,
     pub deadline: Instant,
     pub tolerate_errors: bool,
+    pub checkout_weight: Option<u64>,
 }
 
 async fn read_catalog(http: &reqwest::Client, location: &LocationPlan) -> Result<Catalog> {
@@ -192,6 +196,7 @@ pub async fn run(options: LoadOptions) -> Result<()> {
         started,
         deadline: started + Duration::from_secs(options.max_seconds),
         tolerate_errors: options.tolerate_errors,
+        checkout_weight: options.checkout_weight,
     });
     let names: Vec<String> = clients.locations.iter().map(|l| l.name.clone()).collect();
     let mut students = Vec::new();

@@ -70,7 +70,7 @@ impl Student {
         }
         self.sign_in().await;
         while self.may_continue() {
-            match next_action(&mut self.rng) {
+            match next_action(&mut self.rng, self.shared.checkout_weight) {
                 Action::Browse => {
                     let path = format!("/api/courses?page={}&page_size=20", 1 + self.rng.below(5));
                     self.browser
