@@ -196,5 +196,5 @@ case "${1:-}" in
     wait_until 10 sh -c "! redis-cli -p $REDIS_PORT ping" || die "Redis did not stop"
     rm -f "$STATE_DIR/redis.pid"; echo "redis stopped" ;;
   redis-start) start_redis; echo "redis started" ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac

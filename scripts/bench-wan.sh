@@ -37,11 +37,10 @@ verdict=PASS
 CHAOS_EXTRA=()
 fail() { echo "FAIL: $*"; verdict=FAIL; }
 
-# Whatever happens, leave nothing running.
-trap 'deploy/wan.sh down > /dev/null 2>&1 || true' EXIT
-trap 'exit 143' TERM INT
-
 up() {
+  # Once a scenario deploys, whatever happens, it leaves nothing running.
+  trap 'deploy/wan.sh down > /dev/null 2>&1 || true' EXIT
+  trap 'exit 143' TERM INT
   deploy/wan.sh down > /dev/null 2>&1 || true
   deploy/wan.sh up "$1" > /dev/null
   # Build once per bench run, not per deployment.
@@ -165,7 +164,7 @@ case "${1:-}" in
     load ci-mix --max-seconds 60 || fail "errors in the geo-routed mix"
     CHAOS_AT=10 CHAOS_MAX_SECONDS=40 chaos ci-partition ap-south \
       "deploy/wan.sh fault ap-south partition" "deploy/wan.sh fault ap-south none" 25 ;;
-  *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
 esac
 
 echo "verdict: $verdict"
