@@ -2,7 +2,7 @@
 # THE test command: the deployment manifests (deploy/spinkube/test.sh), services, wasm
 # components, every test of the workspace (natively, the integration tests on spin-test-host
 # against real PostgreSQL and Redis), then the browser journeys in headless Chromium
-# (tests/e2e/run.sh).
+# (tests/e2e/run.sh), then the regions at WAN distances, short (scripts/bench-wan.sh ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +25,10 @@ cargo test --workspace "$@"
 # `cargo test --workspace` has just built the host and db binaries with the workspace's
 # feature set; building them again alone would unify features differently and rebuild wasmtime.
 E2E_SKIP_BUILD=1 tests/e2e/run.sh
+
+# The three regions behind the latency/fault proxy: the geo-routed user mix with no error,
+# then ap-south partitioned mid-load and healed, with the order audit (0 lost, 0 duplicated,
+# every paid order enrolled once). About two minutes; each load run stops itself, and the
+# whole is bounded here. Uses the binaries and wasm built above.
+command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq >/dev/null; }
+WAN_SKIP_BUILD=1 timeout --kill-after=30 900 scripts/bench-wan.sh ci
