@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# The geo-router's added latency on a cached catalog read, in one run: GET /api/courses
-# through the router (spin.toml as shipped: router on /..., catalog private) versus straight
-# to the catalog component (the same manifest with the catalog also routed publicly on
-# /api/courses/..., which outranks /...), same database, same host, interleaved runs.
-# Target: at most 15% more p50 latency through the router. Each run measures both one request
-# at a time (1 connection: the latency a client adds by going through the router) and under
-# load (BENCH_CONNECTIONS: where p50 is mostly queueing, so it tracks CPU per request).
-# For scale, the same run measures one service-chaining hop between two trivial fixture
-# components (tests/fixtures: /hello vs /probe/fetch of private-echo.spin.internal).
+# What the geo-router costs a cached catalog read (GET /api/courses), in one run, three
+# manifests served side by side against the same database:
+#   (a) catalog   the catalog alone: spin.toml without its middleware;
+#   (b) floor     the catalog behind a trivial pass-through middleware (tests/fixtures/
+#                 pass-through): what composing any middleware costs in this runtime;
+#   (c) router    spin.toml as shipped: the catalog behind the geo-router.
+# Each is served twice, without TCP_NODELAY (as Spin serves) and with it, and measured one
+# request at a time and under load (BENCH_CONNECTIONS), in interleaved runs, medians printed.
+# Targets: (c) within 15 % of (b) in p50 and req/s (the router's own work), and (c) at least
+# 0.6x (a) in req/s under load.
 #
 # Knobs: BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_SKIP_BUILD=1 (reuse the wasm and the debug host/db binaries `scripts/test.sh` built),
-# BENCH_TCP_NODELAY=on (set TCP_NODELAY on accepted connections; default off, as Spin serves).
+# BENCH_SKIP_BUILD=1 (reuse the wasm and the debug host/db binaries `scripts/test.sh` built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,32 +38,49 @@ HOST="$BIN/spin-test-host"
 psql -h 127.0.0.1 -U postgres -qc "drop database if exists $DB_NAME with (force)" -c "create database $DB_NAME"
 DATABASE_URL="$DATABASE_URL" "$BIN/db" migrate >/dev/null
 DATABASE_URL="$DATABASE_URL" "$BIN/db" seed >/dev/null
-# Beside spin.toml, so its relative component paths still resolve.
-DIRECT="$(mktemp --suffix=.toml -p .)"
-STATE_ROOT="$(mktemp -d)"  # the servers' state dirs, removed at exit
-trap 'rm -f "$DIRECT"; rm -rf "$STATE_ROOT"' EXIT
-{ cat spin.toml; printf '\n[[trigger.http]]\nroute = "/api/courses/..."\ncomponent = "catalog"\n'; } > "$DIRECT"
+
+# The variants live beside spin.toml, so its relative component paths still resolve.
+CATALOG="$(mktemp --suffix=.toml -p .)"
+FLOOR="$(mktemp --suffix=.toml -p .)"
+STATE_ROOT="$(mktemp -d)"  # the servers' state dirs
+PIDS=()
+cleanup() {
+  [ ${#PIDS[@]} -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null
+  rm -f "$CATALOG" "$FLOOR"
+  rm -rf "$STATE_ROOT"
+}
+trap cleanup EXIT
+python3 - spin.toml "$CATALOG" "$FLOOR" <<'PY'
+import re, sys
+source, catalog, floor = sys.argv[1:]
+text = open(source).read()
+middleware = re.compile(r'^dependencies\.middleware = \[\{ component = "geo-router", inherit_configuration = true \}\]\n', re.M)
+if len(middleware.findall(text)) < 2:
+    sys.exit("bench-router.sh: spin.toml no longer puts the geo-router in front as expected")
+open(catalog, "w").write(middleware.sub("", text))
+open(floor, "w").write(middleware.sub(
+    'dependencies.middleware = [{ component = "pass-through", inherit_configuration = true }]\n', text)
+    + '\n[component.pass-through]\nsource = "target/wasm32-wasip2/release/fixture_pass_through.wasm"\n')
+PY
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-NODELAY_FLAG=()
-[ "${BENCH_TCP_NODELAY:-off}" = on ] && NODELAY_FLAG=(--tcp-nodelay)
-start() { # manifest path -> "pid port"
-  local port state_dir
+start() { # manifest nodelay(on|off) -> port
+  local port state_dir flag=()
   port=$(free_port)
+  [ "$2" = on ] && flag=(--tcp-nodelay)
   # Each server its own state dir (the `default` store's SQLite file), as separate apps have.
   state_dir="$(mktemp -d -p "$STATE_ROOT")"
   SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" SPIN_VARIABLE_RATE_LIMIT_REQUESTS=1000000000 \
-    SPIN_VARIABLE_API_TOKEN=bench \
     "$HOST" serve --manifest "$1" --listen "127.0.0.1:$port" --runtime-config-file runtime-config/local.toml \
-    --state-dir "$state_dir" "${NODELAY_FLAG[@]}" >/dev/null 2>&1 &
-  local pid=$!
+    --state-dir "$state_dir" "${flag[@]}" >/dev/null 2>&1 &
+  PIDS+=($!)
   for _ in $(seq 1 300); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port$2" && break
+    curl -sf -o /dev/null "http://127.0.0.1:$port$PATH_UNDER_TEST" && break
     sleep 0.1
   done
-  curl -sf -o /dev/null "http://127.0.0.1:$port$2" || { echo "server did not start" >&2; exit 1; }
-  echo "$pid $port"
+  curl -sf -o /dev/null "http://127.0.0.1:$port$PATH_UNDER_TEST" || { echo "bench-router.sh: $1 did not start" >&2; exit 1; }
+  echo "$port"
 }
 
 wrk_once() { # url connections threads -> "req_per_sec p50_ms p99_ms"
@@ -83,53 +100,65 @@ print(rps, p50, p99)
 '
 }
 
-HOP_PATH="/probe/fetch?url=http://private-echo.spin.internal/x"
-read -r direct_pid direct_port <<<"$(start "$DIRECT" "$PATH_UNDER_TEST")"
-read -r routed_pid routed_port <<<"$(start spin.toml "$PATH_UNDER_TEST")"
-read -r fixtures_pid fixtures_port <<<"$(start tests/fixtures/spin.toml /hello)"
-trap 'kill $direct_pid $routed_pid $fixtures_pid 2>/dev/null; rm -f "$DIRECT"; rm -rf "$STATE_ROOT"' EXIT
-declare -A urls=(
-  [direct]="http://127.0.0.1:$direct_port$PATH_UNDER_TEST"
-  [routed]="http://127.0.0.1:$routed_port$PATH_UNDER_TEST"
-  [trivial]="http://127.0.0.1:$fixtures_port/hello"
-  [hop]="http://127.0.0.1:$fixtures_port$HOP_PATH"
-)
-declare -A results
+declare -A urls results
+for nodelay in off on; do
+  urls[catalog-$nodelay]="http://127.0.0.1:$(start "$CATALOG" $nodelay)$PATH_UNDER_TEST"
+  urls[floor-$nodelay]="http://127.0.0.1:$(start "$FLOOR" $nodelay)$PATH_UNDER_TEST"
+  urls[router-$nodelay]="http://127.0.0.1:$(start spin.toml $nodelay)$PATH_UNDER_TEST"
+done
+# The router really is in front in (c) and not in (a): its headers say so.
+curl -sfi "${urls[router-off]}" | grep -qi '^x-served-by:' || { echo "bench-router.sh: no router in (c)" >&2; exit 1; }
+if curl -sfi "${urls[catalog-off]}" | grep -qi '^x-served-by:'; then echo "bench-router.sh: a router in (a)" >&2; exit 1; fi
+
 # Interleaved, so drift in machine load hits every scenario alike.
 for _ in $(seq 1 "$RUNS"); do
   for load in "1 1" "$CONNECTIONS $THREADS"; do
     read -r connections threads <<<"$load"
-    for target in direct routed trivial hop; do
-      results[$target-$connections]+="$(wrk_once "${urls[$target]}" "$connections" "$threads")"$'\n'
+    for nodelay in off on; do
+      for target in catalog floor router; do
+        results[$target-$nodelay-$connections]+="$(wrk_once "${urls[$target-$nodelay]}" "$connections" "$threads")"$'\n'
+      done
     done
   done
 done
-python3 - "$CONNECTIONS" \
-  "${results[direct-1]}" "${results[routed-1]}" "${results[trivial-1]}" "${results[hop-1]}" \
-  "${results[direct-$CONNECTIONS]}" "${results[routed-$CONNECTIONS]}" \
-  "${results[trivial-$CONNECTIONS]}" "${results[hop-$CONNECTIONS]}" <<'PY'
+args=()
+for nodelay in off on; do
+  for connections in 1 "$CONNECTIONS"; do
+    for target in catalog floor router; do
+      args+=("${results[$target-$nodelay-$connections]}")
+    done
+  done
+done
+python3 - "$CONNECTIONS" "${args[@]}" <<'PY'
 import statistics, sys
 def rows(text):
     return [list(map(float, line.split())) for line in text.splitlines() if line.strip()]
-def median_row(text):
-    return [statistics.median(column) for column in zip(*rows(text))]
-def added(base, other):
-    """Median over runs of the p50 added by `other` over `base`, as % and as ms."""
-    pairs = list(zip(rows(base), rows(other)))
-    percent = [(o[1] / b[1] - 1) * 100 for b, o in pairs]
-    millis = [o[1] - b[1] for b, o in pairs]
-    return statistics.median(percent), statistics.median(millis), percent
+def median(text, column):
+    return statistics.median(row[column] for row in rows(text))
+def ratio(base, other, column):
+    """Median over runs of other/base for one column (0: req/s, 1: p50)."""
+    return statistics.median(o[column] / b[column] for b, o in zip(rows(base), rows(other)))
 connections = sys.argv[1]
-names = ("catalog direct", "catalog via router", "trivial component", "trivial + one hop")
-print(f"{'scenario':<40}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-for label, texts in (("1 connection", sys.argv[2:6]), (f"{connections} connections", sys.argv[6:10])):
-    for name, text in zip(names, texts):
-        rps, p50, p99 = median_row(text)
-        print(f"{label + ', ' + name:<40}{rps:>10.0f}{p50:>10.3f}{p99:>10.3f}")
-    percent, millis, runs = added(texts[0], texts[1])
-    listed = ", ".join(f"{value:+.1f}%" for value in runs)
-    print(f"  router overhead, {label}: p50 {percent:+.1f}% ({millis * 1000:+.0f} us; runs: {listed}; target <= +15%)")
-    percent, millis, _ = added(texts[2], texts[3])
-    print(f"  one service-chaining hop, {label}: p50 {millis * 1000:+.0f} us ({percent:+.1f}% on a trivial component)")
+texts = iter(sys.argv[2:])
+names = ("(a) catalog alone", "(b) behind pass-through", "(c) behind geo-router")
+print(f"{'scenario':<52}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+verdicts = []
+for nodelay in ("off (as Spin)", "on"):
+    for label in ("1 connection", f"{connections} connections"):
+        catalog, floor, router = next(texts), next(texts), next(texts)
+        for name, text in zip(names, (catalog, floor, router)):
+            print(f"{'NODELAY ' + nodelay + ', ' + label + ', ' + name:<52}"
+                  f"{median(text, 0):>10.0f}{median(text, 1):>10.3f}{median(text, 2):>10.3f}")
+        p50 = ratio(floor, router, 1)
+        rps = ratio(floor, router, 0)
+        rps_alone = ratio(catalog, router, 0)
+        print(f"  router's own work, (c) vs (b): p50 {(p50 - 1) * 100:+.1f}%, req/s {(rps - 1) * 100:+.1f}% (target within 15%)")
+        print(f"  composition floor, (b) vs (a): p50 {(ratio(catalog, floor, 1) - 1) * 100:+.1f}%, req/s x{ratio(catalog, floor, 0):.2f}")
+        print(f"  through the router, (c) vs (a): req/s x{rps_alone:.2f}" + (" (target >= x0.60)" if label != "1 connection" else ""))
+        if label != "1 connection":
+            verdicts.append((f"NODELAY {nodelay}, under load", p50 <= 1.15 and rps >= 0.85, rps_alone >= 0.6))
+for label, own, alone in verdicts:
+    print(f"verdict {label}: router's own work within 15% of the floor: {'yes' if own else 'NO'}; "
+          f">= x0.6 of the catalog alone: {'yes' if alone else 'NO'}")
 PY
-echo "($RUNS interleaved runs of $DURATION per scenario; medians; TCP_NODELAY ${BENCH_TCP_NODELAY:-off})"
+echo "($RUNS interleaved runs of $DURATION per scenario; medians of per-run values)"
