@@ -5,7 +5,8 @@
 #
 # Creates a fresh database (migrated and seeded), serves the real components with
 # spin-test-host on a free port, registers and signs in a student, then runs schemathesis
-# twice: anonymous, and with the student's session cookie. Cleans up. Installs schemathesis
+# three times: anonymous, with the student's session cookie, and with an admin's on the
+# admin operations. Cleans up. Installs schemathesis
 # (tests/contract/requirements.txt) into a virtualenv when missing or changed. Prints
 # `N passed, N failed` (one per pass) last and exits non-zero on any failure.
 #
@@ -15,6 +16,7 @@
 #   SPIN_TEST_HOST, DB_TOOL   paths of those binaries (default: $CARGO_TARGET_DIR/debug/...).
 #   CONTRACT_MAX_EXAMPLES     generated requests per operation and phase (default 25).
 #   CONTRACT_SEED             schemathesis seed (default fixed, so runs repeat).
+#   CONTRACT_PASSES           the passes to run (default "anonymous signed-in admin").
 #   CONTRACT_VENV             virtualenv (default ~/.cache/course-platform/contract-venv).
 #   PGHOST/PGPORT/PGUSER      PostgreSQL server (default 127.0.0.1:5432, user postgres).
 set -euo pipefail
@@ -29,6 +31,7 @@ pg_user="${PGUSER:-postgres}"
 venv="${CONTRACT_VENV:-$HOME/.cache/course-platform/contract-venv}"
 max_examples="${CONTRACT_MAX_EXAMPLES:-25}"
 seed="${CONTRACT_SEED:-20261203}"
+passes=" ${CONTRACT_PASSES:-anonymous signed-in admin} "
 
 log() { printf '[contract] %s\n' "$*" >&2; }
 fail_setup() { log "$*"; echo "0 passed, 1 failed"; exit 1; }
@@ -116,12 +119,35 @@ session="$(curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' \
   "$base_url/api/session" | sed -n 's/^[Ss]et-[Cc]ookie: cp_session=\([0-9a-f]*\);.*/\1/p')"
 [ -n "$session" ] || fail_setup "signing in gave no cp_session cookie"
 
+# An admin signs up like anyone else and is then promoted in the database (admins have no
+# sign-up), so the admin operations are tested past their 401/403.
+admin_email="contract-admin@example.com"
+admin_password="contract admin passphrase $$"
+curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\",\"name\":\"Contract Admin\"}" \
+  "$base_url/api/accounts" || fail_setup "cannot register the admin"
+psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$database" \
+  -c "UPDATE users SET role = 'admin' WHERE email = '$admin_email'" >/dev/null || fail_setup "cannot promote the admin"
+admin_session="$(curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\"}" \
+  "$base_url/api/session" | sed -n 's/^[Ss]et-[Cc]ookie: cp_session=\([0-9a-f]*\);.*/\1/p')"
+[ -n "$admin_session" ] || fail_setup "signing the admin in gave no cp_session cookie"
+# Rows the admin pass's valid writes refer to (hooks.py): a course must name an existing
+# category and instructor, and an edit of an existing course is what shows its 200.
+sql() { psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$database" -tAc "$1"; }
+export CONTRACT_CATEGORY="$(sql 'SELECT slug FROM categories ORDER BY slug LIMIT 1')"
+export CONTRACT_INSTRUCTOR="$(sql 'SELECT slug FROM instructors ORDER BY slug LIMIT 1')"
+export CONTRACT_COURSE_ID="$(sql 'SELECT id FROM courses WHERE NOT published ORDER BY id LIMIT 1')"
+[ -n "$CONTRACT_CATEGORY" ] && [ -n "$CONTRACT_INSTRUCTOR" ] && [ -n "$CONTRACT_COURSE_ID" ] \
+  || fail_setup "the seeded database has no category, instructor or draft course"
+
 # --- Schemathesis ------------------------------------------------------------------------
 passed=0
 failed=0
 # run_pass NAME [schemathesis options...]: one schemathesis run, counted as one test.
 run_pass() {
   local name="$1"; shift
+  [[ "$passes" == *" $name "* ]] || return 0
   log "pass '$name': schemathesis, $max_examples examples per operation, seed $seed"
   local started=$SECONDS status=0
   # One worker: with more, hypothesis describes strategies from several threads at once and
@@ -143,6 +169,10 @@ run_pass anonymous
 # they declare no security requirement). Sign-out is left out: it would end the session every
 # later request relies on (the anonymous pass covers it).
 run_pass signed-in --header "Cookie: cp_session=$session" --exclude-operation-id signOut
+# The admin operations only (the rest answer an admin as they answer the student): course
+# drafts, edits, publishing, the outbox relay and the dead letters.
+run_pass admin --header "Cookie: cp_session=$admin_session" \
+  --include-tag catalog-admin --include-tag commerce-admin
 set -e
 
 if [ "$failed" -gt 0 ]; then
