@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: the deployment manifests (deploy/spinkube/test.sh), services, wasm
 # components, every test of the workspace (natively, the integration tests on spin-test-host
-# against real PostgreSQL and Redis), then the browser journeys in headless Chromium
-# (tests/e2e/run.sh), then the regions at WAN distances, short (scripts/bench-wan.sh ci).
+# against real PostgreSQL and Redis), the API contract (tests/contract/run.sh: schemathesis
+# against openapi.json), the browser journeys in headless Chromium (tests/e2e/run.sh), then
+# the regions at WAN distances, short (scripts/bench-wan.sh ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,7 @@ cargo test --workspace "$@"
 
 # `cargo test --workspace` has just built the host and db binaries with the workspace's
 # feature set; building them again alone would unify features differently and rebuild wasmtime.
+CONTRACT_SKIP_BUILD=1 tests/contract/run.sh
 E2E_SKIP_BUILD=1 tests/e2e/run.sh
 
 # The three regions behind the latency/fault proxy: the geo-routed user mix with no error,

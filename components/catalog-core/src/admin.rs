@@ -37,6 +37,7 @@ pub struct NewCourseInput {
     pub level: String,
     pub language: String,
     pub price: Money,
+    #[serde(deserialize_with = "crate::course::whole_number")]
     pub duration_minutes: i64,
 }
 
@@ -70,7 +71,14 @@ pub struct CoursePatchInput {
     pub level: Option<String>,
     pub language: Option<String>,
     pub price: Option<Money>,
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub duration_minutes: Option<i64>,
+}
+
+fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    crate::course::whole_number(deserializer).map(Some)
 }
 
 /// A validated, non-empty patch.
@@ -99,7 +107,10 @@ impl Checks {
 
     fn text(&mut self, field: &str, value: &str, required: bool, max: usize) -> String {
         let value = value.trim();
-        if required && value.is_empty() {
+        // PostgreSQL's text cannot hold U+0000: refused here, not failed in the database.
+        if value.contains('\0') {
+            self.fail(field, "must not contain NUL characters");
+        } else if required && value.is_empty() {
             self.fail(field, "must not be blank");
         } else if value.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
@@ -318,6 +329,47 @@ mod tests {
                 "duration_minutes"
             ]
         );
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_every_text() {
+        let mut json = draft();
+        json["title"] = "Async\u{0}Rust".into();
+        json["outline"] = serde_json::json!(["intro", "a\u{0}b"]);
+        json["description"] = "x\u{0}".into();
+        let input: NewCourseInput = serde_json::from_value(json).expect("parses");
+        assert_eq!(
+            fields(input.validate()),
+            ["title", "description", "outline"]
+        );
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers() {
+        let mut json = draft();
+        json["duration_minutes"] = serde_json::json!(420.0);
+        json["price"]["amount_cents"] = serde_json::json!(4900.0);
+        let course = serde_json::from_value::<NewCourseInput>(json)
+            .expect("parses")
+            .validate()
+            .expect("valid");
+        assert_eq!(
+            (course.duration_minutes, course.price.amount_cents),
+            (420, 4900)
+        );
+
+        let patch: CoursePatchInput =
+            serde_json::from_str(r#"{"duration_minutes": 90.0}"#).expect("parses");
+        assert_eq!(patch.duration_minutes, Some(90));
+        for fractional in [
+            r#"{"duration_minutes": 90.5}"#,
+            r#"{"duration_minutes": 1e300}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<CoursePatchInput>(fractional).is_err(),
+                "{fractional}"
+            );
+        }
     }
 
     #[test]

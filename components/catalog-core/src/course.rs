@@ -6,8 +6,48 @@ use uuid::Uuid;
 /// An amount of money in the currency's minor unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
+    #[serde(deserialize_with = "whole_number")]
     pub amount_cents: i64,
     pub currency: String,
+}
+
+/// Reads a JSON integer as JSON Schema defines one: any number without a fractional part, so
+/// `4900.0` (what some JSON encoders write for a whole float) is `4900`, as `openapi.json`'s
+/// `"type": "integer"` promises. Anything with a fraction, or outside `i64`, is refused.
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<i64, D::Error> {
+    struct WholeNumber;
+
+    impl serde::de::Visitor<'_> for WholeNumber {
+        type Value = i64;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a whole number")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<i64, E> {
+            Ok(value)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i64, E> {
+            i64::try_from(value).map_err(|_| E::custom("a whole number too large"))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i64, E> {
+            // i64::MAX is not exactly representable; 2^63 as f64 is the first value out of range.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value) {
+                // Whole and in range, so the conversion is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(value as i64)
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(value), &self))
+            }
+        }
+    }
+
+    deserializer.deserialize_any(WholeNumber)
 }
 
 /// A category or instructor as shown on a course.
