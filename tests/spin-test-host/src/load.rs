@@ -47,7 +47,7 @@ pub fn http_handler(
 fn with_dependencies(manifest: &Manifest, id: &str) -> Result<Vec<u8>> {
     let decl = &manifest.components[id];
     let source = manifest.component_source(decl);
-    let primary = read(&source, &decl.source, manifest)?;
+    let primary = read(&source, &decl.source)?;
     if decl.dependencies.is_empty() {
         return Ok(primary);
     }
@@ -61,7 +61,7 @@ fn with_dependencies(manifest: &Manifest, id: &str) -> Result<Vec<u8>> {
 
 fn part<'a>(manifest: &Manifest, dependency: &'a Dependency, role: &str) -> Result<Part<'a>> {
     let path = manifest.dependency_source(dependency)?;
-    let wasm = read(&path, &path.display().to_string(), manifest)?;
+    let wasm = read(&path, &path.display().to_string())?;
     Ok(Part {
         name: format!("{role} {}", dependency.describe()),
         wasm,
@@ -98,7 +98,7 @@ fn read_check(path: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-fn read(path: &Path, named: &str, manifest: &Manifest) -> Result<Vec<u8>> {
-    read_check(path, manifest)?;
+/// Reads a file `files` has already checked exists.
+fn read(path: &Path, named: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read `{named}` at {}", path.display()))
 }
