@@ -86,6 +86,24 @@ pub enum Worker {
     /// The app is started from `spin.toml` minus the `orders.paid` trigger, like a host
     /// without the Redis trigger or a worker that is down.
     Absent,
+    /// No Redis trigger at all, like a hosted Spin cloud: neither the worker nor the
+    /// catalog's `cache-invalidator` runs.
+    NoRedisTriggers,
+}
+
+/// The Redis triggers of `spin.toml`, as written there.
+const WORKER_TRIGGER: &str = "[[trigger.redis]]\naddress = \"{{ redis_url }}\"\nchannel = \"orders.paid\"\ncomponent = \"enrollment-worker\"\n";
+const INVALIDATOR_TRIGGER: &str = "[[trigger.redis]]\naddress = \"{{ redis_url }}\"\nchannel = \"catalog-invalidations\"\ncomponent = \"cache-invalidator\"\n";
+
+impl Worker {
+    /// The triggers to leave out of `spin.toml`.
+    fn triggers_left_out(self) -> &'static [&'static str] {
+        match self {
+            Worker::Running => &[],
+            Worker::Absent => &[WORKER_TRIGGER],
+            Worker::NoRedisTriggers => &[WORKER_TRIGGER, INVALIDATOR_TRIGGER],
+        }
+    }
 }
 
 /// How one app instance starts; shared by [`TestApp`] and the regions.
@@ -107,9 +125,11 @@ impl Launch {
 
     /// Starts the app on the database at `database_url` and the Redis at `redis_url`.
     pub async fn start(&self, database_url: &str, redis_url: &str) -> Result<RunningApp> {
-        let manifest = match self.worker {
-            Worker::Running => workspace_root().join("spin.toml"),
-            Worker::Absent => manifest_without_worker()?,
+        let left_out = self.worker.triggers_left_out();
+        let manifest = if left_out.is_empty() {
+            workspace_root().join("spin.toml")
+        } else {
+            manifest_without(left_out)?
         };
         let runtime_config = self
             .runtime_config
@@ -126,7 +146,7 @@ impl Launch {
             builder = builder.listen(address);
         }
         let started = builder.start().await.context("starting the app");
-        if self.worker == Worker::Absent {
+        if !left_out.is_empty() {
             // Loaded at start; the copy is not needed any more.
             let _ = std::fs::remove_file(&manifest);
         }
@@ -239,22 +259,23 @@ fn http_client() -> Result<reqwest::Client> {
         .build()?)
 }
 
-/// A copy of `spin.toml` without the enrollment worker's trigger, with absolute component
-/// sources (the same `<repo>/target` files `spin.toml` names) so it can live in a temporary
-/// directory.
-fn manifest_without_worker() -> Result<PathBuf> {
+/// A copy of `spin.toml` without the `triggers`, with absolute component sources (the same
+/// `<repo>/target` files `spin.toml` names) so it can live in a temporary directory.
+fn manifest_without(triggers: &[&str]) -> Result<PathBuf> {
     let root = workspace_root();
-    let text = std::fs::read_to_string(root.join("spin.toml"))?;
-    let trigger = "[[trigger.redis]]\naddress = \"{{ redis_url }}\"\nchannel = \"orders.paid\"\ncomponent = \"enrollment-worker\"\n";
-    if !text.contains(trigger) {
-        bail!("spin.toml no longer declares the orders.paid trigger as expected");
+    let mut text = std::fs::read_to_string(root.join("spin.toml"))?;
+    for trigger in triggers {
+        if !text.contains(trigger) {
+            bail!("spin.toml no longer declares this trigger as expected:\n{trigger}");
+        }
+        text = text.replace(trigger, "");
     }
-    let rewritten = text.replace(trigger, "").replace(
+    let rewritten = text.replace(
         "source = \"target/",
         &format!("source = \"{}/", root.join("target").display()),
     );
     let path = std::env::temp_dir().join(format!(
-        "spin-without-worker-{}.toml",
+        "spin-without-triggers-{}.toml",
         Uuid::now_v7().simple()
     ));
     std::fs::write(&path, rewritten)?;

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use catalog_core::course::{CategorySummary, CourseDetail, CourseSummary, Level, Money, NamedRef};
 use platform_tests::fixtures::{self, NEWEST_FIRST};
-use platform_tests::{TestApp, assert_problem, header, json_of};
+use platform_tests::{TestApp, Worker, assert_problem, header, json_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -725,5 +725,42 @@ async fn an_edit_in_one_instance_invalidates_a_second_instance_sharing_redis() -
         page.items[0].title, "Async Rust, Revised",
         "list pages of instance B were invalidated too"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_the_redis_trigger_an_edit_shows_elsewhere_once_the_copy_expires() -> Result<()> {
+    // Hosted Spin clouds have no Redis trigger, so no cache-invalidator: the other
+    // instance's copy can only go by expiring. A short freshness makes that quick.
+    let variables = [("catalog_fresh_seconds", "1")];
+    let app = TestApp::builder().variables(&variables).start().await?;
+    let second = TestApp::builder()
+        .worker(Worker::NoRedisTriggers)
+        .variables(&variables)
+        .start_beside(&app)
+        .await?;
+    assert_eq!(
+        second.course("async-rust").await?.summary.title,
+        "Async Rust in Practice"
+    );
+
+    let admin = app.admin().await?;
+    admin
+        .update_course("async-rust", &json!({"title": "Async Rust, Revised"}))
+        .await?;
+
+    // Bounded well beyond the one-second budget; an entry that never expired fails here.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let seen = second.course("async-rust").await?;
+        if seen.summary.title == "Async Rust, Revised" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second instance still serves {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     Ok(())
 }
