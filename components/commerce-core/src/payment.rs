@@ -86,7 +86,7 @@ impl From<ChargeError> for ApiError {
     /// same `Idempotency-Key`); `Rejected` is an internal error, logged and never shown.
     fn from(error: ChargeError) -> Self {
         match error {
-            ChargeError::Unavailable(_) => problems::payment_provider_unavailable(),
+            ChargeError::Unavailable(_) => problems::payment_provider_unavailable(error),
             ChargeError::Rejected(_) => ApiError::internal(error),
         }
     }
