@@ -119,9 +119,10 @@ impl TestCardBehaviour {
                 reference,
                 decline_code: TEST_DECLINE_CODE.to_owned(),
             }),
-            Self::ProviderError => Err(ChargeError::Unavailable(format!(
-                "test card {TEST_CARD_PROVIDER_ERROR} always fails"
-            ))),
+            // Errors are logged: they name the behaviour, never the card number.
+            Self::ProviderError => Err(ChargeError::Unavailable(
+                "the provider-error test card always fails".into(),
+            )),
         }
     }
 }
