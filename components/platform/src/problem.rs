@@ -4,7 +4,7 @@
 //! variant owns one `type` and the OpenAPI document lists them all.
 
 use http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::response::{HttpResponse, json_with_content_type};
 
@@ -12,7 +12,7 @@ use crate::response::{HttpResponse, json_with_content_type};
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid input field, reported back so a form can show it next to the field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -169,6 +169,33 @@ impl ApiError {
         }
     }
 
+    /// One error of each variant whose problem `type` the variant itself fixes. The other
+    /// variants (`Conflict`, `PaymentRequired`, `Unprocessable`, `Unavailable`) take theirs
+    /// from the `kind` named where they are raised.
+    pub fn of_each_fixed_type() -> [ApiError; 12] {
+        [
+            Self::bad_request(""),
+            Self::Unauthorized,
+            Self::InvalidCredentials,
+            Self::MethodNotAllowed {
+                allow: String::new(),
+            },
+            Self::Forbidden(String::new()),
+            Self::NotFound(String::new()),
+            Self::PayloadTooLarge { limit: 0 },
+            Self::UnsupportedMediaType { expected: "" },
+            Self::TooManyRequests {
+                retry_after_secs: 0,
+            },
+            Self::LoopDetected(String::new()),
+            Self::ServiceUnavailable {
+                detail: String::new(),
+                retry_after_secs: 0,
+            },
+            Self::Internal(String::new()),
+        ]
+    }
+
     /// The stable problem `type`, a relative URI documented in the OpenAPI document.
     pub fn problem_type(&self) -> String {
         let slug = match self {
@@ -302,6 +329,15 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().contains_key("www-authenticate"));
         assert_eq!(body_json(response)["type"], "/problems/invalid-credentials");
+    }
+
+    #[test]
+    fn each_fixed_type_is_listed_once() {
+        let types: std::collections::BTreeSet<String> = ApiError::of_each_fixed_type()
+            .iter()
+            .map(ApiError::problem_type)
+            .collect();
+        assert_eq!(types.len(), ApiError::of_each_fixed_type().len());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Checkout benchmark (issue 4): checkouts per second against a `pgbench` insert baseline
+//! Checkout benchmark: checkouts per second against a `pgbench` insert baseline
 //! measured on the same database in the same run, and enrollment lag (payment to
 //! enrollment recorded) p50/p99 under that load.
 //!
@@ -8,13 +8,11 @@
 //! one checkout at a time), `CHECKOUT_BENCH_CONCURRENCY` (default 8), `CHECKOUT_BENCH_RUNS`
 //! (default 3, interleaved with the baseline; medians reported).
 
-#[path = "../tests/commerce/mod.rs"]
-mod commerce;
-
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use commerce::{SUCCESS_CARD, Shop, Worker, course_id, json_of};
+use platform_tests::fixtures::course_id;
+use platform_tests::{SUCCESS_CARD, TestApp};
 use uuid::Uuid;
 
 const PUBLISHED: [&str; 5] = [
@@ -38,7 +36,10 @@ async fn main() -> Result<()> {
     let concurrency = knob("CHECKOUT_BENCH_CONCURRENCY", 8).max(1);
     let runs = knob("CHECKOUT_BENCH_RUNS", 3).max(1);
     // One load generator is one client: lift the router's per-client rate limit.
-    let shop = Shop::start(Worker::Running, &[("rate_limit_requests", "1000000000")]).await?;
+    let shop = TestApp::builder()
+        .variable("rate_limit_requests", "1000000000")
+        .start()
+        .await?;
     create_baseline_table(&shop).await?;
 
     // Interleaved, so drift in machine load hits both alike.
@@ -84,7 +85,7 @@ fn list(values: &[f64]) -> String {
 
 /// `users` new students each buy the 5 published fixture courses, one checkout at a time,
 /// spread over `concurrency` clients.
-async fn checkouts_per_second(shop: &Shop, users: usize, concurrency: usize) -> Result<f64> {
+async fn checkouts_per_second(shop: &TestApp, users: usize, concurrency: usize) -> Result<f64> {
     let mut signed_in = Vec::with_capacity(users);
     for _ in 0..users {
         signed_in.push(shop.student().await?);
@@ -95,9 +96,9 @@ async fn checkouts_per_second(shop: &Shop, users: usize, concurrency: usize) -> 
         clients.push(async move {
             for user in share {
                 for slug in PUBLISHED {
-                    shop.add_to_cart(&user.cookie, &course_id(slug)).await?;
+                    user.add_to_cart(course_id(slug)).await?;
                     let key = Uuid::now_v7().to_string();
-                    json_of(shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?, 201).await?;
+                    user.checkout(&key, SUCCESS_CARD).await?;
                 }
             }
             anyhow::Ok(())
@@ -110,7 +111,7 @@ async fn checkouts_per_second(shop: &Shop, users: usize, concurrency: usize) -> 
 }
 
 /// Waits (bounded) until every paid order is enrolled, then reads the lag percentiles.
-async fn enrollment_lag_ms(shop: &Shop) -> Result<(f64, f64)> {
+async fn enrollment_lag_ms(shop: &TestApp) -> Result<(f64, f64)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let row = shop
@@ -142,7 +143,7 @@ async fn enrollment_lag_ms(shop: &Shop) -> Result<(f64, f64)> {
     Ok((lag.get(0), lag.get(1)))
 }
 
-async fn create_baseline_table(shop: &Shop) -> Result<()> {
+async fn create_baseline_table(shop: &TestApp) -> Result<()> {
     shop.db
         .client
         .batch_execute(
@@ -155,7 +156,7 @@ async fn create_baseline_table(shop: &Shop) -> Result<()> {
 
 /// Single-row inserts per second into a scratch table of the same database, with the
 /// same number of clients: the floor cost of durable writes on this machine.
-async fn pgbench_inserts_per_second(shop: &Shop, clients: usize) -> Result<f64> {
+async fn pgbench_inserts_per_second(shop: &TestApp, clients: usize) -> Result<f64> {
     let script =
         std::env::temp_dir().join(format!("checkout-bench-{}.sql", Uuid::now_v7().simple()));
     std::fs::write(
