@@ -188,10 +188,7 @@ impl ApiError {
                 retry_after_secs: 0,
             },
             Self::LoopDetected(String::new()),
-            Self::ServiceUnavailable {
-                detail: String::new(),
-                retry_after_secs: 0,
-            },
+            Self::service_unavailable("", 0, ""),
             Self::Internal(String::new()),
         ]
     }

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use catalog_core::course::{CategorySummary, CourseDetail, CourseSummary, Level, Money, NamedRef};
 use platform_tests::fixtures::{self, NEWEST_FIRST};
-use platform_tests::{TestApp, assert_problem, header, json_of};
+use platform_tests::{GuestLog, TestApp, assert_problem, events, header, json_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -728,83 +728,56 @@ async fn an_edit_in_one_instance_invalidates_a_second_instance_sharing_redis() -
     Ok(())
 }
 
-/// The JSON lines of a log file that name `request_id`.
-fn lines_of_request(log: &str, request_id: &str) -> Result<Vec<Value>> {
-    let mut lines = Vec::new();
-    for line in log.lines() {
-        let parsed: Value = serde_json::from_str(line)
-            .map_err(|error| anyhow::anyhow!("not one JSON object per line ({error}): {line}"))?;
-        if parsed["request_id"] == request_id {
-            lines.push(parsed);
-        }
-    }
-    Ok(lines)
-}
-
 #[tokio::test]
 async fn what_a_request_survives_or_fails_on_is_logged_with_the_request_id_it_answered()
 -> Result<()> {
-    use platform_tests::spin_test_host::{App, TestRedis};
-    let db = platform_tests::Database::migrated().await?;
-    fixtures::catalog(&db.client).await?;
-    let redis = TestRedis::spawn().await?;
-    let log_path = std::env::temp_dir().join(format!("catalog-log-{}.jsonl", uuid::Uuid::now_v7()));
-    let app = App::builder("spin.toml")
-        .runtime_config("runtime-config/local.toml")
-        .variable("database_url", db.url())
-        .variable("redis_url", redis.url())
-        // Every cached copy is at once stale: each read tries the database.
-        .variable("catalog_fresh_seconds", "0")
-        .variable("catalog_max_stale_seconds", "600")
-        .stderr_to(&log_path)
+    let log = GuestLog::new();
+    // Freshness 0: every cached copy is immediately stale, so each read tries the database.
+    let TestApp {
+        app: _app,
+        redis: _redis,
+        db,
+        client: app,
+    } = TestApp::builder()
+        .variables(&[
+            ("catalog_fresh_seconds", "0"),
+            ("catalog_max_stale_seconds", "600"),
+        ])
+        .stderr_to(log.path())
         .start()
         .await?;
-    let http = platform_tests::http_client()?;
-    let cached = http
-        .get(app.url("/api/courses/rust-ownership"))
-        .send()
-        .await?;
+    let cached = app.get("/api/courses/rust-ownership").await?;
     assert_eq!(cached.status(), StatusCode::OK);
 
     drop(db); // DROP DATABASE ... WITH (FORCE): the database is gone.
 
-    let stale = http
-        .get(app.url("/api/courses/rust-ownership"))
-        .send()
-        .await?;
+    let stale = app.get("/api/courses/rust-ownership").await?;
     assert_eq!(header(&stale, "x-cache"), "stale");
-    let failed = http.get(app.url("/api/courses/async-rust")).send().await?;
+    let failed = app.get("/api/courses/async-rust").await?;
     assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let log = std::fs::read_to_string(&log_path)?;
-    std::fs::remove_file(&log_path)?;
 
-    let stale_lines = lines_of_request(&log, &header(&stale, "x-request-id"))?;
-    let events: Vec<(&str, &str)> = stale_lines
-        .iter()
-        .map(|line| {
-            let text = |name: &str| line[name].as_str().unwrap_or_default();
-            (text("component"), text("event"))
-        })
-        .collect();
+    let stale_lines = log.of_request(&header(&stale, "x-request-id"))?;
     assert_eq!(
-        events,
+        events(&stale_lines),
         [("catalog", "served-stale"), ("geo-router", "request")],
-        "{log}"
+        "{}",
+        log.text()?
     );
-    assert!(
-        stale_lines[0]["error"]
-            .as_str()
-            .is_some_and(|cause| cause.starts_with("database ")),
-        "{log}"
-    );
+    let cause = stale_lines[0]["error"].as_str().unwrap_or_default();
+    assert!(cause.starts_with("database "), "{cause}");
     assert_eq!(stale_lines[1]["status"], 200);
     assert_eq!(stale_lines[1]["path"], "/api/courses/rust-ownership");
 
-    let failed_lines = lines_of_request(&log, &header(&failed, "x-request-id"))?;
-    assert_eq!(failed_lines.len(), 2, "{log}");
-    assert_eq!(failed_lines[0]["component"], "catalog");
-    assert_eq!(failed_lines[0]["event"], "dependency-unavailable");
-    assert_eq!(failed_lines[1]["event"], "request");
+    let failed_lines = log.of_request(&header(&failed, "x-request-id"))?;
+    assert_eq!(
+        events(&failed_lines),
+        [
+            ("catalog", "dependency-unavailable"),
+            ("geo-router", "request")
+        ],
+        "{}",
+        log.text()?
+    );
     assert_eq!(failed_lines[1]["status"], 503);
     Ok(())
 }

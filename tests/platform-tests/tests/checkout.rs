@@ -7,7 +7,8 @@ use commerce_core::views::{CheckoutResponse, RelayReport};
 use commerce_core::{Money, OrderStatus};
 use platform_tests::fixtures::course_id;
 use platform_tests::{
-    DECLINED_CARD, PROVIDER_ERROR_CARD, Problem, SUCCESS_CARD, TestApp, Worker, json_of,
+    DECLINED_CARD, GuestLog, PROVIDER_ERROR_CARD, Problem, SUCCESS_CARD, TestApp, Worker, events,
+    header, json_of,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -492,64 +493,30 @@ async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> R
 
 #[tokio::test]
 async fn a_provider_error_is_logged_with_the_request_id_and_never_the_card() -> Result<()> {
-    use platform_tests::spin_test_host::{App, TestRedis};
-    let db = platform_tests::Database::migrated().await?;
-    platform_tests::fixtures::catalog(&db.client).await?;
-    let redis = TestRedis::spawn().await?;
-    let log_path = std::env::temp_dir().join(format!("checkout-log-{}.jsonl", Uuid::now_v7()));
-    let app = App::builder("spin.toml")
-        .runtime_config("runtime-config/local.toml")
-        .variable("database_url", db.url())
-        .variable("redis_url", redis.url())
-        .stderr_to(&log_path)
-        .start()
-        .await?;
-    let shop = Shop {
-        app,
-        redis,
-        db,
-        http: platform_tests::http_client()?,
-    };
+    let log = GuestLog::new();
+    let shop = TestApp::builder().stderr_to(log.path()).start().await?;
     let user = shop.student().await?;
-    shop.add_to_cart(&user.cookie, &course_id("python-data"))
+    user.add_to_cart(course_id("python-data")).await?;
+    let failed = user
+        .checkout(&Uuid::now_v7().to_string(), PROVIDER_ERROR_CARD)
+        .send()
         .await?;
-    let failed = shop
-        .checkout(
-            &user.cookie,
-            &Uuid::now_v7().to_string(),
-            PROVIDER_ERROR_CARD,
-        )
-        .await?;
-    let request_id = platform_tests::header(&failed, "x-request-id");
-    assert_eq!(failed.status(), 503);
-    let log = std::fs::read_to_string(&log_path)?;
-    std::fs::remove_file(&log_path)?;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
 
-    let lines: Vec<serde_json::Value> = log
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("one JSON object per line: {log}"))?;
-    let of_request: Vec<(&str, &str)> = lines
-        .iter()
-        .filter(|line| line["request_id"] == request_id.as_str())
-        .map(|line| {
-            let text = |name: &str| line[name].as_str().unwrap_or_default();
-            (text("component"), text("event"))
-        })
-        .collect();
+    let lines = log.of_request(&header(&failed, "x-request-id"))?;
+    let text = log.text()?;
     assert_eq!(
-        of_request,
+        events(&lines),
         [
             ("checkout", "payment-failed"),
             ("checkout", "dependency-unavailable"),
             ("geo-router", "request"),
         ],
-        "{log}"
+        "{text}"
     );
-    let session = user.cookie.split(';').next().unwrap_or_default();
+    let session = user.cookies().split(';').next().unwrap_or_default();
     for secret in [PROVIDER_ERROR_CARD, session] {
-        assert!(!log.contains(secret), "{secret} in the log: {log}");
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
     }
     Ok(())
 }
