@@ -20,6 +20,7 @@ use commerce_core::{Money, OrderStatus};
 use commerce_runtime::carts::Carts;
 use commerce_runtime::{catalog, rows};
 use http::{HeaderValue, StatusCode, header};
+use platform::log::{Event, Fields, Logger};
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::pg::Connection;
 use uuid::Uuid;
@@ -105,7 +106,11 @@ WITH charge AS (
 )
 SELECT count(*) AS failed FROM failed";
 
-pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpResponse, ApiError> {
+pub async fn checkout(
+    logger: &Logger,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
     let session = runtime::session::require_user(&parts.headers).await?;
     let key = idempotency::key_from_header(parts.headers.get(idempotency::HEADER))?;
     let json: serde_json::Value =
@@ -121,11 +126,12 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
         key,
         fingerprint: idempotency::fingerprint(&json),
         carts: Carts::open(&parts.headers).await?,
+        logger: logger.clone(),
     };
     let db = runtime::db::connect().await?;
     let config = Config::load().await?;
     // Before this checkout's own event exists, so a fresh event is never re-driven at once.
-    relay::opportunistic(&db, &config).await;
+    relay::opportunistic(logger, &db, &config).await;
     let mut response = match attempt.claim(&db).await? {
         Claim::Answered(answer) => answer.respond(true),
         Claim::Owned { order_id } => attempt
@@ -190,6 +196,7 @@ struct Attempt {
     key: IdempotencyKey,
     fingerprint: Fingerprint,
     carts: Carts,
+    logger: Logger,
 }
 
 impl Attempt {
@@ -355,7 +362,8 @@ impl Attempt {
         }
         let charge = ChargeRequest::for_order(order_id, &order.total, card_number)?;
         let outcome = provider::charge(&charge).await.map_err(|error| {
-            eprintln!("order {order_id}: {error}");
+            let fields = Fields::new().text("order_id", order_id).error(&error);
+            self.logger.log(Event::PaymentFailed, fields);
             ApiError::from(error)
         })?;
         match outcome {
@@ -394,14 +402,15 @@ impl Attempt {
             let event = OrderPaid::parse(payload.as_bytes()).map_err(ApiError::internal)?;
             let redis = match config.enrollment_mode {
                 commerce_core::relay::EnrollmentMode::Redis => {
-                    events::connect(&config.redis_url).await
+                    events::connect(&self.logger, &config.redis_url).await
                 }
                 commerce_core::relay::EnrollmentMode::Direct => None,
             };
             let delivery =
                 events::deliver(db, config.enrollment_mode, redis.as_ref(), &event).await;
             if let Err(error) = &delivery {
-                eprintln!("order {}: event left for the relay: {error}", order.id);
+                let fields = Fields::new().text("event_id", event.event_id).error(error);
+                self.logger.log(Event::DeliveryDeferred, fields);
             }
             events::record_attempt(db, &event, &delivery, config.relay.delay_after(1)).await?;
         }
@@ -452,7 +461,8 @@ impl Attempt {
             )
             .await
         {
-            eprintln!("could not release idempotency key: {error}");
+            let cause = format_args!("idempotency key not released: {error}");
+            self.logger.error(Event::Degraded, cause);
         }
     }
 }

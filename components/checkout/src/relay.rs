@@ -8,6 +8,7 @@ use commerce_core::relay::RelayDecision;
 use commerce_core::views::RelayReport;
 use commerce_runtime::rows;
 use platform::ApiError;
+use platform::log::{Event, Fields, Logger};
 use spin_sdk::pg::Connection;
 
 use crate::config::Config;
@@ -43,7 +44,11 @@ WITH given_up AS (
 INSERT INTO dead_letters (source, payload, reason)
 SELECT 'outbox', payload, $2::text FROM given_up";
 
-pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiError> {
+pub async fn run(
+    logger: &Logger,
+    db: &Connection,
+    config: &Config,
+) -> Result<RelayReport, ApiError> {
     let due = db
         .query(CLAIM_DUE, &[BATCH.into(), CLAIM_SECS.into()])
         .await
@@ -55,7 +60,7 @@ pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiErr
     if due.is_empty() {
         return Ok(report);
     }
-    let redis = events::connect(&config.redis_url).await;
+    let redis = events::connect(logger, &config.redis_url).await;
     for row in &due {
         let attempts: i32 = runtime::db::column(row, "attempts")?;
         let payload: String = runtime::db::column(row, "payload")?;
@@ -85,7 +90,10 @@ pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiErr
                 match &result {
                     Ok(Delivery::Published) => report.republished += 1,
                     Ok(Delivery::EnrolledDirectly) => report.enrolled_directly += 1,
-                    Err(error) => eprintln!("relay: event {event_id} not delivered: {error}"),
+                    Err(error) => logger.log(
+                        Event::DeliveryDeferred,
+                        Fields::new().text("event_id", &event_id).error(error),
+                    ),
                 }
                 events::record_attempt(db, &event, &result, retry_in_secs).await?;
             }
@@ -104,20 +112,25 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
 /// Runs the relay if this region's lease is free: at most once per
 /// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: the
 /// caller's request has already succeeded.
-pub async fn opportunistic(db: &Connection, config: &Config) {
-    let Some(redis) = events::connect(&config.redis_url).await else {
+pub async fn opportunistic(logger: &Logger, db: &Connection, config: &Config) {
+    let Some(redis) = events::connect(logger, &config.redis_url).await else {
         return;
     };
     let key = format!("outbox-relay-lease:{}", config.region);
     let millis = config.relay_interval_secs.max(1).saturating_mul(1000);
-    if !events::acquire_lease(&redis, &key, millis).await {
+    if !events::acquire_lease(logger, &redis, &key, millis).await {
         return;
     }
-    match run(db, config).await {
-        Ok(report) if report != RelayReport::default() => {
-            eprintln!("opportunistic relay: {report:?}")
-        }
+    match run(logger, db, config).await {
+        Ok(report) if report != RelayReport::default() => logger.log(
+            Event::RelayRan,
+            Fields::new()
+                .count("republished", report.republished.into())
+                .count("enrolled_directly", report.enrolled_directly.into())
+                .count("dead_lettered", report.dead_lettered.into()),
+        ),
         Ok(_) => {}
-        Err(error) => eprintln!("opportunistic relay failed: {error}"),
+        // Only the database fails a run: the 503's or 500's cause says why.
+        Err(error) => logger.failure(&error),
     }
 }

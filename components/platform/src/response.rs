@@ -91,8 +91,8 @@ pub enum Caching {
     AsSet,
 }
 
-/// The one tail of every component's handler: an error becomes its problem response, an
-/// internal one is logged first (its cause is never sent), and private answers are marked.
+/// The one tail of every component's handler: an error becomes its problem response, the
+/// cause of a 500 or 503 is logged first (it is never sent), and private answers are marked.
 pub fn finish(
     logger: &crate::log::Logger,
     result: Result<HttpResponse, crate::ApiError>,
@@ -101,9 +101,7 @@ pub fn finish(
     let mut response = match result {
         Ok(response) => response,
         Err(error) => {
-            if let crate::ApiError::Internal(cause) = &error {
-                logger.error("internal-error", cause);
-            }
+            logger.failure(&error);
             error.into_response()
         }
     };

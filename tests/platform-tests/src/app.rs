@@ -115,6 +115,8 @@ pub struct Launch {
     /// Defaults to `runtime-config/local.toml`.
     pub runtime_config: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
+    /// Where the guests' stderr goes; `None`: this process's.
+    pub stderr: Option<PathBuf>,
 }
 
 impl Launch {
@@ -145,6 +147,9 @@ impl Launch {
         if let Some(address) = self.listen {
             builder = builder.listen(address);
         }
+        if let Some(path) = &self.stderr {
+            builder = builder.stderr_to(path);
+        }
         let started = builder.start().await.context("starting the app");
         if !left_out.is_empty() {
             // Loaded at start; the copy is not needed any more.
@@ -169,6 +174,12 @@ impl TestAppBuilder {
 
     pub fn variable(mut self, name: &str, value: &str) -> Self {
         self.launch = self.launch.variable(name, value);
+        self
+    }
+
+    /// Appends the guests' stderr to the file at `path` (see [`crate::GuestLog`]).
+    pub fn stderr_to(mut self, path: &std::path::Path) -> Self {
+        self.launch.stderr = Some(path.to_owned());
         self
     }
 

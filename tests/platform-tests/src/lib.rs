@@ -8,6 +8,7 @@
 //!   deref to one. Endpoint helpers return a [`Call`]: awaited, it expects the endpoint's
 //!   success status and reads its answer; `.send()` gives the raw response.
 //! - [`regions::Regions`]: three regions and the shared replica.
+//! - [`GuestLog`]: an app's guest stderr (`.stderr_to(log.path())`), read line by line.
 
 mod accounts;
 mod app;
@@ -15,10 +16,12 @@ mod catalog;
 mod commerce;
 pub mod fixtures;
 mod http;
+mod log;
 pub mod regions;
 
 pub use accounts::{Account, User};
 pub use app::{Credentials, Database, Instance, PASSWORD, TestApp, TestAppBuilder, Worker};
 pub use commerce::{DECLINED_CARD, PROVIDER_ERROR_CARD, SUCCESS_CARD};
 pub use http::{Call, Client, Problem, assert_problem, cookies_set, header, json_of, set_cookie};
+pub use log::{GuestLog, events};
 pub use spin_test_host;

@@ -7,7 +7,8 @@ use commerce_core::views::{CheckoutResponse, RelayReport};
 use commerce_core::{Money, OrderStatus};
 use platform_tests::fixtures::course_id;
 use platform_tests::{
-    DECLINED_CARD, PROVIDER_ERROR_CARD, Problem, SUCCESS_CARD, TestApp, Worker, json_of,
+    DECLINED_CARD, GuestLog, PROVIDER_ERROR_CARD, Problem, SUCCESS_CARD, TestApp, Worker, events,
+    header, json_of,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -487,5 +488,35 @@ async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> R
         .await?
         .get(0);
     assert_eq!(orders, 1, "one order");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_provider_error_is_logged_with_the_request_id_and_never_the_card() -> Result<()> {
+    let log = GuestLog::new();
+    let shop = TestApp::builder().stderr_to(log.path()).start().await?;
+    let user = shop.student().await?;
+    user.add_to_cart(course_id("python-data")).await?;
+    let failed = user
+        .checkout(&Uuid::now_v7().to_string(), PROVIDER_ERROR_CARD)
+        .send()
+        .await?;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let lines = log.of_request(&header(&failed, "x-request-id"))?;
+    let text = log.text()?;
+    assert_eq!(
+        events(&lines),
+        [
+            ("checkout", "payment-failed"),
+            ("checkout", "dependency-unavailable"),
+            ("geo-router", "request"),
+        ],
+        "{text}"
+    );
+    let session = user.cookies().split(';').next().unwrap_or_default();
+    for secret in [PROVIDER_ERROR_CARD, session] {
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
+    }
     Ok(())
 }

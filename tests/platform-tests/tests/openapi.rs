@@ -71,7 +71,7 @@ fn problem_types() -> Vec<String> {
         problems::idempotency_key_reused(),
         problems::payment_declined(any_id),
         problems::checkout_in_progress(),
-        problems::payment_provider_unavailable(),
+        problems::payment_provider_unavailable(""),
         problems::invalid_card(),
     ];
     let mut types: Vec<String> = platform::ApiError::of_each_fixed_type()
