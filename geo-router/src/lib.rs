@@ -33,7 +33,7 @@ use geo_router_core::health::Status;
 use geo_router_core::hop::{self, Hop};
 use geo_router_core::iptable::IpTable;
 use geo_router_core::rate_limit::Verdict;
-use geo_router_core::routing::{self, CART_HOME_COOKIE, Plan, Reason, RouteClass};
+use geo_router_core::routing::{self, CART_HOME_COOKIE, Plan, Reason, RouteClass, SESSION_COOKIE};
 use next::Head;
 use outcome::Outcome;
 
@@ -182,10 +182,12 @@ fn plan<'c>(
     class: RouteClass,
     status: impl Fn(&str) -> Status,
 ) -> Plan<'c> {
-    let cart_home = gateway::cookie(&incoming.head.headers, CART_HOME_COOKIE);
+    let headers = &incoming.head.headers;
+    let cart_home = gateway::cookie(headers, CART_HOME_COOKIE);
+    let signed_in = gateway::cookie(headers, SESSION_COOKIE).is_some();
     routing::plan(
         &config.topology,
-        class,
+        routing::placement(class, signed_in, config.settings.sessions_regional),
         incoming.location.coordinates,
         cart_home.as_deref(),
         status,

@@ -53,6 +53,23 @@ const WRITE_PREFIXES: [&str; 6] = [
 /// into an order, runs there too (it reaches the PostgreSQL primary from any region).
 const CART_PREFIXES: [&str; 2] = ["/api/cart", "/api/checkout"];
 
+/// The session cookie (see `accounts-core`): a request carrying it is a signed-in user's.
+pub const SESSION_COOKIE: &str = "cp_session";
+
+/// Where a request is placed. With sessions in one region's key-value store (a host whose
+/// store is per region, e.g. Akamai Functions, where no store can be shared), a signed-in
+/// user's session, and the carts and checkouts tied to it, are only readable where they were
+/// written: the primary region, which serves sign-ins. Those requests are then placed like
+/// writes; anonymous reads stay in the nearest region.
+pub fn placement(class: RouteClass, signed_in: bool, sessions_regional: bool) -> RouteClass {
+    let tied_to_session = signed_in || class == RouteClass::Cart;
+    if sessions_regional && tied_to_session && class != RouteClass::Gateway {
+        RouteClass::Write
+    } else {
+        class
+    }
+}
+
 /// Whether `path` is `prefix` or below it, by whole segments (`/api/cartx` is not `/api/cart`).
 pub(crate) fn has_prefix(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
@@ -419,5 +436,21 @@ mod tests {
         ] {
             assert!(!is_router_header(&HeaderName::from_static(name)), "{name}");
         }
+    }
+
+    #[test]
+    fn with_regional_sessions_signed_in_and_cart_requests_are_placed_at_the_primary() {
+        use RouteClass::*;
+        for class in [Read, Cart, Write] {
+            assert_eq!(placement(class, true, true), Write, "{class:?} signed in");
+            assert_eq!(placement(class, true, false), class, "shared sessions");
+        }
+        assert_eq!(
+            placement(Read, false, true),
+            Read,
+            "anonymous reads stay nearest"
+        );
+        assert_eq!(placement(Cart, false, true), Write, "a visitor's cart too");
+        assert_eq!(placement(Gateway, true, true), Gateway);
     }
 }

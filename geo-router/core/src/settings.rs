@@ -23,6 +23,7 @@ struct Raw {
     cors_origins: String,
     upstream_timeout_ms: String,
     health_cooldown_ms: String,
+    sessions_regional: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,8 @@ pub struct Settings {
     pub upstream_timeout_ms: u64,
     /// How long a region that failed is skipped (doubling per repeated failure).
     pub health_cooldown_ms: u64,
+    /// Sessions live in one region's store, not a shared one: see `routing::placement`.
+    pub sessions_regional: bool,
 }
 
 fn flag(text: &str) -> bool {
@@ -66,6 +69,7 @@ impl Settings {
             cors: Cors::parse(&raw.cors_origins),
             upstream_timeout_ms: number(&raw.upstream_timeout_ms, 5000),
             health_cooldown_ms: number(&raw.health_cooldown_ms, 10_000),
+            sessions_regional: flag(&raw.sessions_regional),
         })
     }
 }
@@ -80,7 +84,8 @@ mod tests {
             r#"{"trusted_proxies": "127.0.0.2, 10.0.0.0/8", "trust_true_client_ip": "false",
                 "allow_geo_override": "true", "rate_limit_requests": "3",
                 "rate_limit_window_secs": "10", "cors_origins": "https://shop.example",
-                "upstream_timeout_ms": "3000", "health_cooldown_ms": "60000"}"#,
+                "upstream_timeout_ms": "3000", "health_cooldown_ms": "60000",
+                "sessions_regional": "true"}"#,
         )
         .expect("valid");
         assert_eq!(settings.client_policy.trusted_proxies.len(), 2);
@@ -96,6 +101,7 @@ mod tests {
         assert_eq!(settings.cors, Cors::parse("https://shop.example"));
         assert_eq!(settings.upstream_timeout_ms, 3000);
         assert_eq!(settings.health_cooldown_ms, 60_000);
+        assert!(settings.sessions_regional);
     }
 
     #[test]
@@ -106,6 +112,7 @@ mod tests {
         assert_eq!(settings.rate_limit.window_ms, 60_000);
         assert_eq!(settings.upstream_timeout_ms, 5000);
         assert_eq!(settings.health_cooldown_ms, 10_000);
+        assert!(!settings.sessions_regional);
         assert!(settings.client_policy.trusted_proxies.is_empty());
         assert_eq!(Settings::parse("").expect("valid"), settings);
     }

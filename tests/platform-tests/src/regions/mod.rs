@@ -59,6 +59,15 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Where the regions keep sessions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sessions {
+    /// One Redis for every region, so a sign-in is valid everywhere (SpinKube, local).
+    Shared,
+    /// Each region's own store.
+    PerRegion,
+}
+
 fn index_of(region: &str) -> usize {
     REGION_NAMES
         .iter()
@@ -70,16 +79,24 @@ impl Regions {
     /// Three regions on one migrated database with the fixture catalog. Sessions are kept
     /// in the shared Redis (valid in every region); carts and router state per region.
     pub async fn start(variables: &[(&str, &str)]) -> Result<Regions> {
-        Self::start_holding(variables, replica::hold(false).await?).await
+        Self::start_holding(variables, Sessions::Shared, replica::hold(false).await?).await
+    }
+
+    /// As on a host whose key-value store is per region (Akamai Functions): each region
+    /// keeps its own sessions, and the routers are told so (`sessions_regional`).
+    pub async fn start_with_regional_sessions(variables: &[(&str, &str)]) -> Result<Regions> {
+        let replica = replica::hold(false).await?;
+        Self::start_holding(variables, Sessions::PerRegion, replica).await
     }
 
     /// For tests that pause the replica's replay: no other region test runs meanwhile.
     pub async fn start_exclusive(variables: &[(&str, &str)]) -> Result<Regions> {
-        Self::start_holding(variables, replica::hold(true).await?).await
+        Self::start_holding(variables, Sessions::Shared, replica::hold(true).await?).await
     }
 
     async fn start_holding(
         variables: &[(&str, &str)],
+        sessions: Sessions,
         replica: SemaphorePermit<'static>,
     ) -> Result<Regions> {
         replica::ensure_replica()?;
@@ -91,14 +108,17 @@ impl Regions {
         let runtime_config = ScratchFile(
             std::env::temp_dir().join(format!("regions-{}.toml", Uuid::now_v7().simple())),
         );
+        let sessions_store = match sessions {
+            Sessions::Shared => format!("type = \"redis\"\nurl = \"{}\"", redis.url()),
+            Sessions::PerRegion => "type = \"spin\"".to_owned(),
+        };
         std::fs::write(
             &runtime_config.0,
             format!(
-                "[key_value_store.sessions]\ntype = \"redis\"\nurl = \"{}\"\n\
+                "[key_value_store.sessions]\n{sessions_store}\n\
                  [key_value_store.catalog-cache]\ntype = \"spin\"\n\
                  [key_value_store.carts]\ntype = \"spin\"\n\
-                 [key_value_store.payments_test]\ntype = \"spin\"\n",
-                redis.url()
+                 [key_value_store.payments_test]\ntype = \"spin\"\n"
             ),
         )?;
         let ports = [free_port()?, free_port()?, free_port()?];
@@ -126,7 +146,11 @@ impl Regions {
             .variable("trusted_proxies", CLIENT_ADDRESS.to_string())
             .variable("hop_secret", HOP_SECRET)
             .variable("upstream_timeout_ms", "3000")
-            .variable("health_cooldown_ms", "60000");
+            .variable("health_cooldown_ms", "60000")
+            .variable(
+                "sessions_regional",
+                (sessions == Sessions::PerRegion).to_string(),
+            );
             for (variable, value) in variables {
                 launch = launch.variable(variable, *value);
             }

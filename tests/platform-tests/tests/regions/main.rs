@@ -7,3 +7,4 @@ mod hops;
 mod middleware;
 mod placement;
 mod rate_limits;
+mod sessions;
