@@ -20,6 +20,7 @@ use commerce_core::{Money, OrderStatus};
 use commerce_runtime::carts::Carts;
 use commerce_runtime::{catalog, rows};
 use http::{HeaderValue, StatusCode, header};
+use platform::timing::Steps;
 use platform::{ApiError, HttpResponse, response};
 use spin_sdk::pg::Connection;
 use uuid::Uuid;
@@ -106,7 +107,9 @@ WITH charge AS (
 SELECT count(*) AS failed FROM failed";
 
 pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpResponse, ApiError> {
+    let steps = Steps::start();
     let session = runtime::session::require_user(&parts.headers).await?;
+    steps.mark("session");
     let key = idempotency::key_from_header(parts.headers.get(idempotency::HEADER))?;
     let json: serde_json::Value =
         platform::request::json_body(&parts.headers, body, platform::request::MAX_JSON_BODY)?;
@@ -121,11 +124,14 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
         key,
         fingerprint: idempotency::fingerprint(&json),
         carts: Carts::open(&parts.headers).await?,
+        steps,
     };
     let db = runtime::db::connect().await?;
     let config = Config::load().await?;
+    attempt.steps.mark("setup");
     // Before this checkout's own event exists, so a fresh event is never re-driven at once.
     relay::opportunistic(&db, &config).await;
+    attempt.steps.mark("relay-lease");
     let mut response = match attempt.claim(&db).await? {
         Claim::Answered(answer) => answer.respond(true),
         Claim::Owned { order_id } => attempt
@@ -145,6 +151,8 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+    attempt.steps.mark("answer");
+    attempt.steps.attach(&mut response);
     Ok(response)
 }
 
@@ -190,6 +198,7 @@ struct Attempt {
     key: IdempotencyKey,
     fingerprint: Fingerprint,
     carts: Carts,
+    steps: Steps,
 }
 
 impl Attempt {
@@ -213,6 +222,7 @@ impl Attempt {
                     .get::<String>("order_id")
                     .map(|id| Uuid::parse_str(&id).map_err(ApiError::internal))
                     .transpose()?;
+                self.steps.mark("claim");
                 return Ok(Claim::Owned { order_id });
             }
             let existing = collect(
@@ -231,6 +241,7 @@ impl Attempt {
                     row.get::<String>("response_body"),
                 ) {
                     let status = u16::try_from(status).map_err(ApiError::internal)?;
+                    self.steps.mark("claim");
                     return Ok(Claim::Answered(Answer { status, body }));
                 }
             }
@@ -273,6 +284,7 @@ impl Attempt {
     async fn place_order(&self, db: &Connection) -> Result<Uuid, ApiError> {
         let now = runtime::session::unix_now()?;
         let cart = self.carts.load(CartOwner::User(self.user_id), now).await?;
+        self.steps.mark("cart-read");
         if cart.is_empty() {
             return Err(problems::cart_empty());
         }
@@ -283,6 +295,7 @@ impl Attempt {
         {
             return Err(problems::course_already_owned(*owned));
         }
+        self.steps.mark("pricing");
         let mut lines = Vec::with_capacity(cart.course_ids.len());
         for (position, course_id) in cart.course_ids.iter().enumerate() {
             let course = courses
@@ -328,6 +341,7 @@ impl Attempt {
             ],
         )
         .await?;
+        self.steps.mark("order");
         let orders: i64 = written
             .first()
             .map_or(Ok(0), |row| runtime::db::column(row, "orders"))?;
@@ -348,6 +362,7 @@ impl Attempt {
         card_number: platform::Secret,
     ) -> Result<Answer, ApiError> {
         let order = orders::get(db, self.user_id, order_id).await?;
+        self.steps.mark("order-read");
         match order.status {
             OrderStatus::PendingPayment => {}
             OrderStatus::Paid | OrderStatus::Enrolled => return success(order),
@@ -358,6 +373,7 @@ impl Attempt {
             eprintln!("order {order_id}: {error}");
             ApiError::from(error)
         })?;
+        self.steps.mark("charge");
         match outcome {
             ChargeOutcome::Succeeded { reference } => self.paid(db, config, order, reference).await,
             ChargeOutcome::Declined { reference, .. } => self.declined(db, order, reference).await,
@@ -389,6 +405,7 @@ impl Attempt {
             ],
         )
         .await?;
+        self.steps.mark("payment");
         if let Some(row) = written.first() {
             let payload: String = runtime::db::column(row, "payload")?;
             let event = OrderPaid::parse(payload.as_bytes()).map_err(ApiError::internal)?;
@@ -400,12 +417,15 @@ impl Attempt {
             };
             let delivery =
                 events::deliver(db, config.enrollment_mode, redis.as_ref(), &event).await;
+            self.steps.mark("publish");
             if let Err(error) = &delivery {
                 eprintln!("order {}: event left for the relay: {error}", order.id);
             }
             events::record_attempt(db, &event, &delivery, config.relay.delay_after(1)).await?;
+            self.steps.mark("outbox");
         }
         self.carts.clear(CartOwner::User(self.user_id)).await?;
+        self.steps.mark("cart-clear");
         Ok(answer)
     }
 
