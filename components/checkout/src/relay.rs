@@ -9,6 +9,7 @@ use commerce_core::views::RelayReport;
 use commerce_runtime::rows;
 use platform::ApiError;
 use spin_sdk::pg::Connection;
+use spin_sdk::redis;
 
 use crate::config::Config;
 use crate::events::{self, Delivery};
@@ -43,7 +44,13 @@ WITH given_up AS (
 INSERT INTO dead_letters (source, payload, reason)
 SELECT 'outbox', payload, $2::text FROM given_up";
 
-pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiError> {
+/// Runs the relay once, publishing on `redis` or, without it, on a connection opened only
+/// if some event is due.
+pub async fn run(
+    db: &Connection,
+    config: &Config,
+    redis: Option<&redis::Connection>,
+) -> Result<RelayReport, ApiError> {
     let due = db
         .query(CLAIM_DUE, &[BATCH.into(), CLAIM_SECS.into()])
         .await
@@ -55,7 +62,14 @@ pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiErr
     if due.is_empty() {
         return Ok(report);
     }
-    let redis = events::connect(&config.redis_url).await;
+    let opened;
+    let redis = match redis {
+        Some(redis) => Some(redis),
+        None => {
+            opened = events::connect(&config.redis_url).await;
+            opened.as_ref()
+        }
+    };
     for row in &due {
         let attempts: i32 = runtime::db::column(row, "attempts")?;
         let payload: String = runtime::db::column(row, "payload")?;
@@ -80,8 +94,7 @@ pub async fn run(db: &Connection, config: &Config) -> Result<RelayReport, ApiErr
                 report.dead_lettered += 1;
             }
             RelayDecision::Republish { retry_in_secs } => {
-                let result =
-                    events::deliver(db, config.enrollment_mode, redis.as_ref(), &event).await;
+                let result = events::deliver(db, config.enrollment_mode, redis, &event).await;
                 match &result {
                     Ok(Delivery::Published) => report.republished += 1,
                     Ok(Delivery::EnrolledDirectly) => report.enrolled_directly += 1,
@@ -102,18 +115,18 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
 }
 
 /// Runs the relay if this region's lease is free: at most once per
-/// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: the
-/// caller's request has already succeeded.
-pub async fn opportunistic(db: &Connection, config: &Config) {
-    let Some(redis) = events::connect(&config.redis_url).await else {
+/// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: they
+/// must not fail the caller's request.
+pub async fn opportunistic(db: &Connection, config: &Config, redis: Option<&redis::Connection>) {
+    let Some(redis) = redis else {
         return;
     };
     let key = format!("outbox-relay-lease:{}", config.region);
     let millis = config.relay_interval_secs.max(1).saturating_mul(1000);
-    if !events::acquire_lease(&redis, &key, millis).await {
+    if !events::acquire_lease(redis, &key, millis).await {
         return;
     }
-    match run(db, config).await {
+    match run(db, config, Some(redis)).await {
         Ok(report) if report != RelayReport::default() => {
             eprintln!("opportunistic relay: {report:?}")
         }
