@@ -46,8 +46,15 @@ const WAIT_FOR_ANSWER: Duration = Duration::from_secs(25);
 
 pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpResponse, ApiError> {
     let steps = Steps::start();
-    let session = runtime::session::require_user(&parts.headers).await?;
-    steps.mark("session");
+    // The session, the stores and the variables are independent reads: made at once.
+    let (session, carts, db, config) = futures::join!(
+        runtime::session::require_user(&parts.headers),
+        Carts::open(&parts.headers),
+        runtime::db::connect(),
+        Config::load(),
+    );
+    let session = session?;
+    steps.mark("setup");
     let key = idempotency::key_from_header(parts.headers.get(idempotency::HEADER))?;
     let json: serde_json::Value =
         platform::request::json_body(&parts.headers, body, platform::request::MAX_JSON_BODY)?;
@@ -61,19 +68,23 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
         user_id: session.user_id,
         key,
         fingerprint: idempotency::fingerprint(&json),
-        carts: Carts::open(&parts.headers).await?,
+        carts: carts?,
         steps,
     };
-    let db = runtime::db::connect().await?;
-    let config = Config::load().await?;
-    attempt.steps.mark("setup");
-    // One Redis connection serves the relay's lease and the publication.
-    let redis = events::connect(&config.redis_url).await;
-    attempt.steps.mark("redis-connect");
-    // Before this checkout's order is paid, so its fresh event is never re-driven at once.
-    relay::opportunistic(&db, &config, redis.as_ref()).await;
-    attempt.steps.mark("relay-lease");
-    let priced = attempt.priced_cart(&db).await;
+    let (db, config) = (db?, config?);
+    // One Redis connection serves the relay's lease and the publication; opened and
+    // leased while the cart is priced.
+    let redis_and_lease = async {
+        let redis = events::connect(&config.redis_url).await;
+        let leased = relay::lease(&config, redis.as_ref()).await;
+        (redis, leased)
+    };
+    let ((redis, leased), priced) = futures::join!(redis_and_lease, attempt.priced_cart(&db));
+    if leased {
+        // Before this checkout's order is paid, so its fresh event is never re-driven at once.
+        relay::opportunistic(&db, &config, redis.as_ref()).await;
+    }
+    attempt.steps.mark("relay");
     let mut response = match attempt.claim(&db, priced.as_ref().ok()).await? {
         Claim::Answered(answer) => answer.respond(true),
         Claim::Owned(owned) => {

@@ -114,19 +114,21 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
         .map_err(runtime::db::query_error)
 }
 
-/// Runs the relay if this region's lease is free: at most once per
-/// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: they
-/// must not fail the caller's request.
-pub async fn opportunistic(db: &Connection, config: &Config, redis: Option<&redis::Connection>) {
+/// Takes this region's relay lease if it is free: true at most once per
+/// `outbox_relay_interval_seconds`, whatever the traffic.
+pub async fn lease(config: &Config, redis: Option<&redis::Connection>) -> bool {
     let Some(redis) = redis else {
-        return;
+        return false;
     };
     let key = format!("outbox-relay-lease:{}", config.region);
     let millis = config.relay_interval_secs.max(1).saturating_mul(1000);
-    if !events::acquire_lease(redis, &key, millis).await {
-        return;
-    }
-    match run(db, config, Some(redis)).await {
+    events::acquire_lease(redis, &key, millis).await
+}
+
+/// Runs the relay for checkout traffic, once [`lease`] is taken. Failures are only
+/// logged: they must not fail the caller's request.
+pub async fn opportunistic(db: &Connection, config: &Config, redis: Option<&redis::Connection>) {
+    match run(db, config, redis).await {
         Ok(report) if report != RelayReport::default() => {
             eprintln!("opportunistic relay: {report:?}")
         }
