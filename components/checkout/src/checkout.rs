@@ -12,8 +12,6 @@
 //!
 //! The steps' durations go to the client in `server-timing` (see `platform::timing`).
 
-use std::time::{Duration, Instant};
-
 use commerce_core::OrderStatus;
 use commerce_core::cart::{CartOwner, StoredCart};
 use commerce_core::event::OrderPaid;
@@ -31,18 +29,12 @@ use spin_sdk::redis;
 use uuid::Uuid;
 
 use crate::answer::{Answer, declined, success};
+use crate::claim::{Claim, Owned};
 use crate::config::Config;
 use crate::orders::{self, collect};
 use crate::pricing::{self, PricedCart};
-use crate::statements::{
-    CLAIM, CLAIM_AND_PLACE, EXISTING, FORGET, KEEP_ORDER, MARK_DECLINED, MARK_PAID,
-};
+use crate::statements::{FORGET, KEEP_ORDER, MARK_DECLINED, MARK_PAID};
 use crate::{events, provider, relay};
-
-/// How long a claim protects a running checkout from being taken over.
-const CLAIM_SECS: i64 = 30;
-/// How long a duplicate waits for the first request's answer before answering 409.
-const WAIT_FOR_ANSWER: Duration = Duration::from_secs(25);
 
 pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpResponse, ApiError> {
     let steps = Steps::start();
@@ -123,28 +115,13 @@ struct Context<'a> {
     redis: Option<&'a redis::Connection>,
 }
 
-enum Claim {
-    /// This request holds the key and runs the checkout.
-    Owned(Owned),
-    Answered(Answer),
-}
-
-/// What the key held by this request stands for.
-enum Owned {
-    /// The order this request placed with the claim.
-    Placed(OrderView),
-    /// An order an earlier attempt with this key placed: resumed.
-    Earlier(Uuid),
-    /// Nothing: the cart could not be ordered.
-    Nothing,
-}
-
-struct Attempt {
-    user_id: Uuid,
-    key: IdempotencyKey,
-    fingerprint: Fingerprint,
-    carts: Carts,
-    steps: Steps,
+/// One checkout request, from its session and key to its answer.
+pub(crate) struct Attempt {
+    pub(crate) user_id: Uuid,
+    pub(crate) key: IdempotencyKey,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) carts: Carts,
+    pub(crate) steps: Steps,
 }
 
 impl Attempt {
@@ -158,110 +135,6 @@ impl Attempt {
         let priced = pricing::price(db, self.user_id, &cart?).await;
         self.steps.mark("pricing");
         priced
-    }
-
-    /// Claims the key, placing the order from `priced` in the same statement if the key has
-    /// none; or waits (bounded) for the answer of the request that holds the key.
-    async fn claim(&self, db: &Connection, priced: Option<&PricedCart>) -> Result<Claim, ApiError> {
-        let deadline = Instant::now() + WAIT_FOR_ANSWER;
-        let mut pause = Duration::from_millis(20);
-        loop {
-            let owned = match priced {
-                Some(priced) => self.claim_and_place(db, priced).await?,
-                None => self.claim_only(db).await?,
-            };
-            self.steps.mark("claim-order");
-            if let Some(owned) = owned {
-                return Ok(Claim::Owned(owned));
-            }
-            let existing = collect(
-                db,
-                EXISTING,
-                &[rows::id(self.user_id), rows::text(self.key.as_str())],
-            )
-            .await?;
-            if let Some(row) = existing.first() {
-                let fingerprint = Fingerprint::stored(runtime::db::column(row, "fingerprint")?);
-                if fingerprint != self.fingerprint {
-                    return Err(problems::idempotency_key_reused());
-                }
-                if let (Some(status), Some(body)) = (
-                    row.get::<i32>("response_status"),
-                    row.get::<String>("response_body"),
-                ) {
-                    let status = u16::try_from(status).map_err(ApiError::internal)?;
-                    return Ok(Claim::Answered(Answer { status, body }));
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(problems::checkout_in_progress());
-            }
-            spin_sdk::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(250));
-        }
-    }
-
-    async fn claim_and_place(
-        &self,
-        db: &Connection,
-        priced: &PricedCart,
-    ) -> Result<Option<Owned>, ApiError> {
-        let order_id = Uuid::now_v7();
-        let event = OrderPaid::new(
-            Uuid::now_v7(),
-            order_id,
-            self.user_id,
-            priced.course_ids.clone(),
-            chrono::Utc::now(),
-        );
-        let written = collect(
-            db,
-            CLAIM_AND_PLACE,
-            &[
-                rows::id(order_id),
-                rows::id(self.user_id),
-                rows::text(self.key.as_str()),
-                rows::text(self.fingerprint.as_str()),
-                CLAIM_SECS.into(),
-                priced.total.amount_cents.into(),
-                rows::text(&priced.total.currency),
-                rows::text(priced.lines_json()),
-                rows::id(event.event_id),
-                rows::text(event.to_json()),
-            ],
-        )
-        .await?;
-        let Some(row) = written.first() else {
-            return Ok(None);
-        };
-        let linked = rows::uuid(row, "order_id")?;
-        Ok(Some(match row.get::<String>("created_at") {
-            Some(created_at) if linked == order_id => {
-                Owned::Placed(priced.order(order_id, created_at))
-            }
-            _ => Owned::Earlier(linked),
-        }))
-    }
-
-    async fn claim_only(&self, db: &Connection) -> Result<Option<Owned>, ApiError> {
-        let claimed = collect(
-            db,
-            CLAIM,
-            &[
-                rows::id(self.user_id),
-                rows::text(self.key.as_str()),
-                rows::text(self.fingerprint.as_str()),
-                CLAIM_SECS.into(),
-            ],
-        )
-        .await?;
-        let Some(row) = claimed.first() else {
-            return Ok(None);
-        };
-        Ok(Some(match row.get::<String>("order_id") {
-            Some(id) => Owned::Earlier(Uuid::parse_str(&id).map_err(ApiError::internal)?),
-            None => Owned::Nothing,
-        }))
     }
 
     async fn run(

@@ -2,6 +2,7 @@
 
 mod answer;
 mod checkout;
+mod claim;
 mod config;
 mod events;
 mod orders;
