@@ -175,12 +175,16 @@ def check_overlay(region, objects, validators, manifest):
     executors = {e["metadata"]["name"] for e in by_kind.get("SpinAppExecutor", [])}
     check(spec.get("executor") in executors, f"{region}: the SpinApp's executor is deployed with it")
 
-    jobs = [
-        c for j in by_kind.get("CronJob", []) for c in j["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    ]
+    # The relay job runs the script of the ConfigMap it mounts (the tests run that same file).
+    pods = [j["spec"]["jobTemplate"]["spec"]["template"]["spec"] for j in by_kind.get("CronJob", [])]
+    mounted = {
+        v["configMap"]["name"] for pod in pods for v in pod.get("volumes", []) if "configMap" in v
+    }
+    scripts = [text for name in mounted for text in config_maps.get(name, {}).values()]
     check(
-        any("/api/admin/outbox/relay" in s for c in jobs for s in strings(c)),
-        f"{region}: a CronJob calls the outbox relay",
+        any("/api/admin/outbox/relay" in text for text in scripts),
+        f"{region}: a CronJob runs a script that calls the outbox relay",
+        f"mounted ConfigMaps: {sorted(mounted)}",
     )
 
     ref = variables.get("regions", {}).get("valueFrom", {}).get("configMapKeyRef")

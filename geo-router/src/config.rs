@@ -39,12 +39,10 @@ pub async fn get() -> Result<&'static Config, ApiError> {
             LOADED.get_or_init(|| fresh)
         }
     };
-    loaded
-        .as_ref()
-        .map_err(|error| ApiError::ServiceUnavailable {
-            detail: format!("this region is misconfigured: {error}"),
-            retry_after_secs: 30,
-        })
+    loaded.as_ref().map_err(|error| {
+        let detail = format!("this region is misconfigured: {error}");
+        ApiError::service_unavailable(&detail, 30, &detail)
+    })
 }
 
 impl Config {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
 use platform::ApiError;
+use platform::log::{Event, Fields, Logger};
 use spin_sdk::http::IntoResponse;
 use spin_sdk::key_value::Store;
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
@@ -41,6 +42,9 @@ use outcome::Outcome;
 /// is composed in front of lists it (middleware uses its component's stores).
 const STORE: &str = "default";
 
+/// The name of the router's lines in the one log format.
+const COMPONENT: &str = "geo-router";
+
 struct Router;
 
 spin_sdk::wasip3::http::service::export!(Router);
@@ -53,10 +57,12 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Router {
         let config = match config::get().await {
             Ok(config) => config,
             Err(error) => {
-                eprintln!(
-                    "{{\"request_id\":\"{request_id}\",\"error\":{:?}}}",
-                    error.to_string()
-                );
+                let fields = Fields::new()
+                    .text("method", &head.method)
+                    .text("path", head.path())
+                    .count("status", error.status().as_u16().into())
+                    .error(&error);
+                Logger::with_request_id(COMPONENT, Some(&request_id)).log(Event::Request, fields);
                 return error.into_response().into_response();
             }
         };
@@ -70,6 +76,8 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Router {
 pub struct Incoming {
     head: Head,
     request_id: String,
+    /// Every line about this request, the `request` line among them.
+    logger: Logger,
     hop: Hop,
     client_ip: Option<IpAddr>,
     location: Location,
@@ -77,6 +85,7 @@ pub struct Incoming {
 
 impl Incoming {
     fn new(config: &Config, head: Head, request_id: String) -> Self {
+        let logger = Logger::with_request_id(COMPONENT, Some(&request_id));
         let hop = hop::hop(&head.headers, config.local(), config.hop_secret.as_ref());
         let policy = &config.settings.client_policy;
         // A hop's own peer is the forwarding router: the client is who that router says it
@@ -91,7 +100,7 @@ impl Incoming {
         let location = match IpTable::embedded() {
             Ok(table) => client::locate(&head.headers, policy, address, &table),
             Err(error) => {
-                eprintln!("geo-router: {error}");
+                logger.error(Event::Degraded, format_args!("IP table: {error}"));
                 Location {
                     country: None,
                     coordinates: None,
@@ -102,6 +111,7 @@ impl Incoming {
         Self {
             head,
             request_id,
+            logger,
             hop,
             client_ip: address.ip,
             location,
@@ -140,7 +150,8 @@ async fn route(config: &Config, incoming: &Incoming, request: Request) -> Outcom
         let reply = if head.path() == "/alive" {
             status::alive(config)
         } else {
-            status::health(config, open_store().await.as_ref(), now_ms()).await
+            let store = open_store(&incoming.logger).await;
+            status::health(config, store.as_ref(), now_ms()).await
         };
         return Outcome::local(reply, class);
     }
@@ -197,18 +208,20 @@ async fn rate_limited(config: &Config, incoming: &Incoming, class: RouteClass) -
             class,
         )),
         Err(error) => {
-            eprintln!("geo-router: {error}; request let through");
+            let cause = format_args!("rate limit not counted, request let through: {error}");
+            incoming.logger.error(Event::Degraded, cause);
             None
         }
     }
 }
 
 /// The key-value store, opened only by the requests that need it.
-async fn open_store() -> Option<Store> {
+async fn open_store(logger: &Logger) -> Option<Store> {
     match Store::open(STORE).await {
         Ok(store) => Some(store),
         Err(error) => {
-            eprintln!("geo-router: key-value store {STORE} unavailable: {error:?}");
+            let cause = format_args!("key-value store {STORE} unavailable: {error:?}");
+            logger.error(Event::Degraded, cause);
             None
         }
     }

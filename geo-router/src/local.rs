@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use http::{HeaderMap, HeaderValue};
 use platform::ApiError;
+use platform::log::Event;
 use spin_sdk::wasip3::http::types::Request;
 
 use crate::config::Config;
@@ -44,14 +45,16 @@ pub async fn serve(
     let response = match result {
         Ok(response) => response,
         Err(error) => {
+            let cause = format!("component: {error:?}");
             let mut outcome = Outcome::problem(
-                ApiError::ServiceUnavailable {
-                    detail: "this region's service did not answer; try again".into(),
-                    retry_after_secs: 1,
-                },
+                ApiError::service_unavailable(
+                    "this region's service did not answer; try again",
+                    1,
+                    &cause,
+                ),
                 class,
             );
-            outcome.error = Some(format!("component: {error:?}"));
+            outcome.error = Some(cause);
             outcome.timings = timings;
             return outcome;
         }
@@ -62,7 +65,10 @@ pub async fn serve(
         let started = Instant::now();
         match db::primary_position(&config.database_url).await {
             Ok(position) => set_cookies.push(consistency::token_cookie(position, local)),
-            Err(error) => eprintln!("geo-router: primary WAL position unknown: {error}"),
+            Err(error) => incoming.logger.error(
+                Event::Degraded,
+                format_args!("no consistency token: primary WAL position unknown: {error}"),
+            ),
         }
         timings.push(Timing {
             name: "wal-position",
@@ -114,7 +120,8 @@ async fn read_from(
             let replayed = db::replica_position(&config.replica_database_url)
                 .await
                 .unwrap_or_else(|error| {
-                    eprintln!("geo-router: replica position unknown: {error}");
+                    let cause = format_args!("replica position unknown: {error}");
+                    incoming.logger.error(Event::ReplicaSkipped, cause);
                     None
                 });
             timings.push(Timing {

@@ -10,6 +10,7 @@ use futures::future::{Either, select};
 use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::Full;
 use platform::ApiError;
+use platform::log::{Event, Logger};
 use spin_sdk::http::{FromRequest, IntoRequest};
 use spin_sdk::key_value::Store;
 use spin_sdk::wasip3::http::types::{ErrorCode, Request, Response};
@@ -43,7 +44,7 @@ pub async fn serve(
         Err(error) => return Outcome::problem(error, class),
     };
     let now = now_ms();
-    let store = open_store().await;
+    let store = open_store(&incoming.logger).await;
     let table = match &store {
         Some(store) => {
             HealthTable::from_stored(store.get(HEALTH_KEY).await.ok().flatten().as_deref())
@@ -135,20 +136,22 @@ pub async fn serve(
                 }
             }
             Step::GiveUp => {
+                let errors = attempts.errors();
                 let mut outcome = Outcome::problem(
-                    ApiError::ServiceUnavailable {
-                        detail: "the region serving this request did not answer; try again".into(),
-                        retry_after_secs: 1,
-                    },
+                    ApiError::service_unavailable(
+                        "the region serving this request did not answer; try again",
+                        1,
+                        errors.as_deref().unwrap_or_default(),
+                    ),
                     class,
                 );
                 outcome.timings = std::mem::take(&mut timings);
-                outcome.error = attempts.errors();
+                outcome.error = errors;
                 break outcome;
             }
         }
     };
-    save_health(store.as_ref(), attempts.changed_health()).await;
+    save_health(&incoming.logger, store.as_ref(), attempts.changed_health()).await;
     Outcome {
         reason: attempts.reason(),
         attempts: attempts.sent(),
@@ -182,11 +185,14 @@ fn rebuild(incoming: &Incoming, body: Bytes) -> Result<Request, ErrorCode> {
         .into_request()
 }
 
-async fn save_health(store: Option<&Store>, changed: Option<&HealthTable>) {
+async fn save_health(logger: &Logger, store: Option<&Store>, changed: Option<&HealthTable>) {
     if let (Some(store), Some(table)) = (store, changed)
         && let Err(error) = store.set(HEALTH_KEY, table.to_bytes()).await
     {
-        eprintln!("geo-router: health table not stored: {error:?}");
+        logger.error(
+            Event::Degraded,
+            format_args!("health table not stored: {error:?}"),
+        );
     }
 }
 

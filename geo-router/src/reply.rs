@@ -12,6 +12,7 @@ use crate::{Incoming, millis, next};
 use geo_router_core::consistency::{READ_FROM_HEADER, ReadFrom};
 use geo_router_core::gateway::{self, Cors, LogLine, REQUEST_ID, SERVED_BY, SERVER_TIMING, Timing};
 use geo_router_core::routing;
+use platform::log::{Event, Fields};
 
 /// Adds the gateway headers to the reply, writes the log line, and returns the response.
 pub fn finish(
@@ -43,8 +44,7 @@ pub fn finish(
     };
     let apply = |status: u16, headers: &mut HeaderMap| {
         let served_by = gateway.apply(headers);
-        LogLine {
-            request_id: &incoming.request_id,
+        let line = LogLine {
             region: config.local(),
             method: incoming.head.method.as_str(),
             path: incoming.head.path(),
@@ -58,8 +58,8 @@ pub fn finish(
             attempts,
             duration_ms: millis(total),
             error: error.as_deref(),
-        }
-        .to_json()
+        };
+        line.fields()
     };
     let (response, line) = match reply {
         Reply::Router(mut response) => {
@@ -74,11 +74,14 @@ pub fn finish(
                     let line = apply(status, &mut headers);
                     (next::respond_with_headers(response, &headers), line)
                 }
-                Err(error) => (Err(error), String::new()),
+                Err(error) => {
+                    let cause = format!("response headers: {error:?}");
+                    (Err(error), Fields::new().error(cause))
+                }
             }
         }
     };
-    eprintln!("{line}");
+    incoming.logger.log(Event::Request, line);
     response
 }
 

@@ -10,7 +10,7 @@ use crate::{Email, Password, Role};
 const MAX_NAME_LENGTH: usize = 100;
 
 /// The public view of an account (`User` in the OpenAPI document).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: Uuid,
     pub email: String,

@@ -7,6 +7,7 @@ use catalog_core::course::CourseDetail;
 use catalog_core::query::CourseRef;
 use catalog_core::sql::{self, SlugTable};
 use http::HeaderMap;
+use platform::log::{Event, Logger};
 use platform::request::{MAX_JSON_BODY, read_json};
 use platform::{ApiError, HttpResponse, response};
 use runtime::session;
@@ -65,6 +66,7 @@ async fn resolve_optional(
 
 /// `POST /api/courses`: a new, unpublished draft.
 pub async fn create(
+    logger: &Logger,
     headers: &HeaderMap,
     body: IncomingRequestBody,
 ) -> Result<HttpResponse, ApiError> {
@@ -90,7 +92,12 @@ pub async fn create(
         return Err(slug_taken(&course.slug));
     }
     let detail = changed_detail(&db, id).await?;
-    invalidate(&db, Invalidation::new(id, &course.slug, &course.slug)).await;
+    invalidate(
+        logger,
+        &db,
+        Invalidation::new(id, &course.slug, &course.slug),
+    )
+    .await;
     Ok(private(response::created(
         &format!("/api/courses/{id}"),
         &detail,
@@ -99,6 +106,7 @@ pub async fn create(
 
 /// `PATCH /api/courses/{id}`: changes only the fields given.
 pub async fn update(
+    logger: &Logger,
     course: &CourseRef,
     headers: &HeaderMap,
     body: IncomingRequestBody,
@@ -129,11 +137,12 @@ pub async fn update(
         }
         Err(error) => return Err(runtime::db::query_error(error)),
     };
-    written(&db, rows).await
+    written(logger, &db, rows).await
 }
 
 /// `POST /api/courses/{id}/publish` and `/unpublish`.
 pub async fn set_published(
+    logger: &Logger,
     course: &CourseRef,
     published: bool,
     headers: &HeaderMap,
@@ -141,11 +150,12 @@ pub async fn set_published(
     session::require_admin(headers).await?;
     let db = database::connect().await?;
     let rows = database::rows(&db, &sql::set_published(course, published)).await?;
-    written(&db, rows).await
+    written(logger, &db, rows).await
 }
 
 /// Answers an UPDATE returning `id, old_slug, new_slug`: 404 when it touched no course.
 async fn written(
+    logger: &Logger,
     db: &spin_sdk::pg::Connection,
     rows: Vec<spin_sdk::pg::Row>,
 ) -> Result<HttpResponse, ApiError> {
@@ -158,7 +168,7 @@ async fn written(
     let old_slug: String = runtime::db::column(&row, "old_slug")?;
     let new_slug: String = runtime::db::column(&row, "new_slug")?;
     let detail = changed_detail(db, id).await?;
-    invalidate(db, Invalidation::new(id, &old_slug, &new_slug)).await;
+    invalidate(logger, db, Invalidation::new(id, &old_slug, &new_slug)).await;
     Ok(private(response::ok(&detail)))
 }
 
@@ -171,9 +181,9 @@ async fn changed_detail(db: &spin_sdk::pg::Connection, id: Uuid) -> Result<Cours
 
 /// Drops the course here, then tells every region. Pub/sub is at most once: a lost message
 /// leaves other regions serving the old copy only until its freshness budget runs out.
-async fn invalidate(db: &spin_sdk::pg::Connection, invalidation: Invalidation) {
+async fn invalidate(logger: &Logger, db: &spin_sdk::pg::Connection, invalidation: Invalidation) {
     let invalidation = &invalidation.written_at(database::primary_position(db).await);
-    edge_cache::invalidate_this_region(invalidation).await;
+    edge_cache::invalidate_this_region(logger, invalidation).await;
     let published = async {
         let url = runtime::vars::required("redis_url")
             .await
@@ -188,6 +198,9 @@ async fn invalidate(db: &spin_sdk::pg::Connection, invalidation: Invalidation) {
     }
     .await;
     if let Err(error) = published {
-        eprintln!("catalog invalidation not published: {error}");
+        logger.error(
+            Event::InvalidationFailed,
+            format_args!("not published: {error}"),
+        );
     }
 }

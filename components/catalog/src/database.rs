@@ -2,6 +2,7 @@
 
 use catalog_core::sql::{SqlParam, Statement};
 use platform::ApiError;
+use platform::log::Event;
 use platform::replication::{Lsn, ReadFrom};
 use spin_sdk::pg::{Connection, DbError, Error, ParameterValue, PgError, QueryError, Row};
 
@@ -29,7 +30,7 @@ async fn usable_replica(cache: &EdgeCache) -> Option<Connection> {
     let replica = match Connection::open(url).await {
         Ok(replica) => replica,
         Err(error) => {
-            eprintln!("catalog replica unreachable, reading the primary: {error}");
+            cache.logger.error(Event::ReplicaSkipped, error);
             return None;
         }
     };

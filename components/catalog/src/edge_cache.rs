@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use catalog_core::cache::{self, CacheEntry, CachePolicy, CacheStatus, Freshness, Invalidation};
 use platform::ApiError;
+use platform::log::{Event, Fields, Logger};
 use platform::replication::{Lsn, ReadFrom};
 use spin_sdk::key_value::Store;
 use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
@@ -34,6 +35,8 @@ pub struct EdgeCache {
     pub policy: CachePolicy,
     /// Which database a refill may use, as the router decided.
     pub read_from: ReadFrom,
+    /// The request's: what the cache survives is logged, not answered.
+    pub logger: Logger,
 }
 
 pub fn now_ms() -> u64 {
@@ -45,7 +48,8 @@ pub fn now_ms() -> u64 {
 
 impl EdgeCache {
     /// Opens the store and reads the freshness budget from the Spin variables.
-    pub async fn open(read_from: ReadFrom) -> EdgeCache {
+    pub async fn open(logger: &Logger, read_from: ReadFrom) -> EdgeCache {
+        let logger = logger.clone();
         let defaults = CachePolicy::default();
         let policy = CachePolicy {
             fresh_seconds: runtime::vars::parsed_or(
@@ -64,12 +68,13 @@ impl EdgeCache {
                 store: None,
                 policy,
                 read_from,
+                logger,
             };
         }
         let store = match Store::open(cache::STORE).await {
             Ok(store) => Some(store),
             Err(error) => {
-                eprintln!("catalog cache unavailable, reading through: {error:?}");
+                logger.error(Event::CacheBypassed, format_args!("store: {error:?}"));
                 None
             }
         };
@@ -77,6 +82,7 @@ impl EdgeCache {
             store,
             policy,
             read_from,
+            logger,
         }
     }
 
@@ -113,7 +119,8 @@ impl EdgeCache {
         if let Some(store) = &self.store
             && let Err(error) = store.set(key, entry.encode()).await
         {
-            eprintln!("catalog cache write failed: {error:?}");
+            self.logger
+                .error(Event::CacheBypassed, format_args!("write: {error:?}"));
         }
     }
 
@@ -154,7 +161,7 @@ impl EdgeCache {
             },
             None => None,
         };
-        let lease = Lease::acquire(key).await;
+        let lease = Lease::acquire(&self.logger, key).await;
         match &lease {
             Lease::Busy => {
                 if let Some(entry) = stale.take() {
@@ -182,7 +189,7 @@ impl EdgeCache {
             Lease::Held(_) => {
                 // The previous leaseholder stores before releasing: look again before loading.
                 if let Some(entry) = self.fresh(self.read(key).await) {
-                    lease.release().await;
+                    lease.release(&self.logger).await;
                     return Ok(Cached {
                         entry,
                         status: CacheStatus::Hit,
@@ -200,9 +207,9 @@ impl EdgeCache {
                     status: CacheStatus::Miss,
                 })
             }
-            Err(error) => stale_or(error, stale),
+            Err(error) => self.stale_or(error, stale),
         };
-        lease.release().await;
+        lease.release(&self.logger).await;
         outcome
     }
 
@@ -227,31 +234,41 @@ impl EdgeCache {
                     }),
                     _ => None,
                 };
-                stale_or(error, copy)
+                self.stale_or(error, copy)
             }
         }
     }
 }
 
-/// The one rule for a failed load: the database out of reach (503) serves `copy` when
-/// there is one, within the maximum staleness; any other error (404, ...) passes through.
-fn stale_or(error: ApiError, copy: Option<CacheEntry>) -> Result<Cached, ApiError> {
-    match (error, copy) {
-        (ApiError::ServiceUnavailable { .. }, Some(entry)) => Ok(Cached {
-            entry,
-            status: CacheStatus::Stale,
-        }),
-        (error, _) => Err(error),
+impl EdgeCache {
+    /// The one rule for a failed load: the database out of reach (503) serves `copy` when
+    /// there is one, within the maximum staleness, and logs the outage the client does
+    /// not see; any other error (404, ...) passes through.
+    fn stale_or(&self, error: ApiError, copy: Option<CacheEntry>) -> Result<Cached, ApiError> {
+        match (error, copy) {
+            (ApiError::ServiceUnavailable { cause, .. }, Some(entry)) => {
+                let age_ms = now_ms().saturating_sub(entry.stored_at_ms);
+                self.logger.log(
+                    Event::ServedStale,
+                    Fields::new().count("age_ms", age_ms).error(cause),
+                );
+                Ok(Cached {
+                    entry,
+                    status: CacheStatus::Stale,
+                })
+            }
+            (error, _) => Err(error),
+        }
     }
 }
 
 /// Drops what an admin write changed in this region at once; the cache-invalidator does
 /// the same in every region when the published message arrives.
-pub async fn invalidate_this_region(invalidation: &Invalidation) {
+pub async fn invalidate_this_region(logger: &Logger, invalidation: &Invalidation) {
     if let Err(failures) = runtime::catalog_cache::apply_invalidation(invalidation).await {
-        eprintln!(
-            "catalog cache not fully invalidated: {}",
-            failures.join("; ")
+        logger.error(
+            Event::InvalidationFailed,
+            format_args!("not applied here: {}", failures.join("; ")),
         );
     }
 }
@@ -266,7 +283,7 @@ enum Lease {
 }
 
 impl Lease {
-    async fn acquire(cache_key: &str) -> Lease {
+    async fn acquire(logger: &Logger, cache_key: &str) -> Lease {
         let Ok(url) = runtime::vars::required("redis_url").await else {
             return Lease::Unavailable;
         };
@@ -286,17 +303,20 @@ impl Lease {
             }
             Ok(_) => Lease::Busy,
             Err(error) => {
-                eprintln!("catalog cache lease unavailable: {error:?}");
+                logger.error(Event::CacheBypassed, format_args!("lease: {error:?}"));
                 Lease::Unavailable
             }
         }
     }
 
-    async fn release(&self) {
+    async fn release(&self, logger: &Logger) {
         if let Lease::Held(held) = self {
             let (redis, key) = held.as_ref();
             if let Err(error) = redis.del([key.as_str()]).await {
-                eprintln!("catalog cache lease release failed: {error:?}");
+                logger.error(
+                    Event::CacheBypassed,
+                    format_args!("lease release: {error:?}"),
+                );
             }
         }
     }

@@ -26,10 +26,10 @@ const OPENAPI_JSON: &str = include_str!("../../../openapi.json");
 async fn handle(request: Request) -> HttpResponse {
     let logger = Logger::for_request("catalog", request.headers());
     // The catalog sets each response's own (mostly public) caching.
-    response::finish(&logger, route(request).await, Caching::AsSet)
+    response::finish(&logger, route(&logger, request).await, Caching::AsSet)
 }
 
-async fn route(request: Request) -> Result<HttpResponse, ApiError> {
+async fn route(logger: &Logger, request: Request) -> Result<HttpResponse, ApiError> {
     let (endpoint, params) =
         platform::routing::resolve(ROUTES, request.method(), request.uri().path())?;
     let query = request.uri().query().map(str::to_owned);
@@ -37,15 +37,17 @@ async fn route(request: Request) -> Result<HttpResponse, ApiError> {
     let headers = parts.headers;
     let course = || params.require("id").and_then(CourseRef::parse);
     match endpoint {
-        Endpoint::ListCourses => list_courses(query.as_deref(), &headers).await,
-        Endpoint::GetCourse => get_course(&course()?, &headers).await,
-        Endpoint::BatchCourses => batch_courses(query.as_deref(), &headers).await,
-        Endpoint::ListCategories => list_categories(&headers).await,
+        Endpoint::ListCourses => list_courses(logger, query.as_deref(), &headers).await,
+        Endpoint::GetCourse => get_course(logger, &course()?, &headers).await,
+        Endpoint::BatchCourses => batch_courses(logger, query.as_deref(), &headers).await,
+        Endpoint::ListCategories => list_categories(logger, &headers).await,
         Endpoint::OpenApi => Ok(openapi(&headers)),
-        Endpoint::CreateCourse => admin::create(&headers, body).await,
-        Endpoint::UpdateCourse => admin::update(&course()?, &headers, body).await,
-        Endpoint::PublishCourse => admin::set_published(&course()?, true, &headers).await,
-        Endpoint::UnpublishCourse => admin::set_published(&course()?, false, &headers).await,
+        Endpoint::CreateCourse => admin::create(logger, &headers, body).await,
+        Endpoint::UpdateCourse => admin::update(logger, &course()?, &headers, body).await,
+        Endpoint::PublishCourse => admin::set_published(logger, &course()?, true, &headers).await,
+        Endpoint::UnpublishCourse => {
+            admin::set_published(logger, &course()?, false, &headers).await
+        }
     }
     .map(|response| without_body_for_head(response, &parts.method))
 }
@@ -107,9 +109,13 @@ pub(crate) fn private(mut response: HttpResponse) -> HttpResponse {
     response
 }
 
-async fn list_courses(query: Option<&str>, headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
+async fn list_courses(
+    logger: &Logger,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, ApiError> {
     let course_query = CourseQuery::parse(query)?;
-    let cache = EdgeCache::open(ReadFrom::of_request(headers)).await;
+    let cache = EdgeCache::open(logger, ReadFrom::of_request(headers)).await;
     let key = cache::list_key(&cache.generation().await, &course_query);
     let cached = cache
         .get_or_load(&key, || async {
@@ -147,8 +153,12 @@ fn course_not_found() -> ApiError {
     ApiError::not_found("no published course with this id or slug")
 }
 
-async fn get_course(course: &CourseRef, headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
-    let cache = EdgeCache::open(ReadFrom::of_request(headers)).await;
+async fn get_course(
+    logger: &Logger,
+    course: &CourseRef,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, ApiError> {
+    let cache = EdgeCache::open(logger, ReadFrom::of_request(headers)).await;
     let loaded = cache
         .get_or_load(&cache::detail_key(course), || async {
             let db = database::connect_reader(&cache).await?;
@@ -168,9 +178,13 @@ async fn get_course(course: &CourseRef, headers: &HeaderMap) -> Result<HttpRespo
     }
 }
 
-async fn batch_courses(query: Option<&str>, headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
+async fn batch_courses(
+    logger: &Logger,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, ApiError> {
     let ids = query::parse_batch_ids(query)?;
-    let cache = EdgeCache::open(ReadFrom::of_request(headers)).await;
+    let cache = EdgeCache::open(logger, ReadFrom::of_request(headers)).await;
     let key = cache::batch_key(&cache.generation().await, &ids);
     let cached = cache
         .get_or_load(&key, || async {
@@ -186,8 +200,8 @@ async fn batch_courses(query: Option<&str>, headers: &HeaderMap) -> Result<HttpR
     Ok(public_response(cached, &cache, headers))
 }
 
-async fn list_categories(headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
-    let cache = EdgeCache::open(ReadFrom::of_request(headers)).await;
+async fn list_categories(logger: &Logger, headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
+    let cache = EdgeCache::open(logger, ReadFrom::of_request(headers)).await;
     let key = cache::categories_key(&cache.generation().await);
     let cached = cache
         .get_or_load(&key, || async {

@@ -22,6 +22,7 @@ use commerce_core::views::{CheckoutRequest, OrderView, problems};
 use commerce_runtime::carts::Carts;
 use commerce_runtime::rows;
 use http::{HeaderValue, header};
+use platform::log::{Event, Fields, Logger};
 use platform::timing::Steps;
 use platform::{ApiError, HttpResponse};
 use spin_sdk::pg::Connection;
@@ -36,7 +37,11 @@ use crate::pricing::{self, PricedCart};
 use crate::statements::{FORGET, KEEP_ORDER, MARK_DECLINED, MARK_PAID};
 use crate::{events, provider, relay};
 
-pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpResponse, ApiError> {
+pub async fn checkout(
+    logger: &Logger,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
     let steps = Steps::start();
     // The session, the stores and the variables are independent reads: made at once.
     let (session, carts, db, config) = futures::join!(
@@ -62,19 +67,20 @@ pub async fn checkout(parts: &http::request::Parts, body: &[u8]) -> Result<HttpR
         fingerprint: idempotency::fingerprint(&json),
         carts: carts?,
         steps,
+        logger: logger.clone(),
     };
     let (db, config) = (db?, config?);
     // One Redis connection serves the relay's lease and the publication; opened and
     // leased while the cart is priced.
     let redis_and_lease = async {
-        let redis = events::connect(&config.redis_url).await;
-        let leased = relay::lease(&config, redis.as_ref()).await;
+        let redis = events::connect(logger, &config.redis_url).await;
+        let leased = relay::lease(logger, &config, redis.as_ref()).await;
         (redis, leased)
     };
     let ((redis, leased), priced) = futures::join!(redis_and_lease, attempt.priced_cart(&db));
     if leased {
         // Before this checkout's order is paid, so its fresh event is never re-driven at once.
-        relay::opportunistic(&db, &config, redis.as_ref()).await;
+        relay::opportunistic(logger, &db, &config, redis.as_ref()).await;
     }
     attempt.steps.mark("relay");
     let mut response = match attempt.claim(&db, priced.as_ref().ok()).await? {
@@ -122,6 +128,7 @@ pub(crate) struct Attempt {
     pub(crate) fingerprint: Fingerprint,
     pub(crate) carts: Carts,
     pub(crate) steps: Steps,
+    pub(crate) logger: Logger,
 }
 
 impl Attempt {
@@ -189,7 +196,8 @@ impl Attempt {
     ) -> Result<Answer, ApiError> {
         let charge = ChargeRequest::for_order(order.id, &order.total, card_number)?;
         let outcome = provider::charge(&charge).await.map_err(|error| {
-            eprintln!("order {}: {error}", order.id);
+            let fields = Fields::new().text("order_id", order.id).error(&error);
+            self.logger.log(Event::PaymentFailed, fields);
             ApiError::from(error)
         })?;
         self.steps.mark("charge");
@@ -238,7 +246,8 @@ impl Attempt {
             let delivery = events::deliver(db, config.enrollment_mode, redis, &event).await;
             self.steps.mark("publish");
             if let Err(error) = &delivery {
-                eprintln!("order {}: event left for the relay: {error}", order.id);
+                let fields = Fields::new().text("event_id", event.event_id).error(error);
+                self.logger.log(Event::DeliveryDeferred, fields);
                 events::record_failure(db, &event, error).await?;
             }
         }
@@ -281,7 +290,8 @@ impl Attempt {
             )
             .await
         {
-            eprintln!("could not release idempotency key: {error}");
+            let cause = format_args!("idempotency key not released: {error}");
+            self.logger.error(Event::Degraded, cause);
         }
     }
 }

@@ -6,6 +6,7 @@ use commerce_core::event::{ORDER_PAID_CHANNEL, OrderPaid};
 use commerce_core::relay::EnrollmentMode;
 use commerce_runtime::enrollment::{self, Outcome};
 use platform::ApiError;
+use platform::log::{Event, Logger};
 use spin_sdk::pg::Connection;
 use spin_sdk::redis::{self, RedisParameter, RedisResult};
 
@@ -39,18 +40,26 @@ pub async fn deliver(
     }
 }
 
-pub async fn connect(redis_url: &str) -> Option<redis::Connection> {
+pub async fn connect(logger: &Logger, redis_url: &str) -> Option<redis::Connection> {
     match redis::Connection::open(redis_url).await {
         Ok(connection) => Some(connection),
         Err(error) => {
-            eprintln!("redis unavailable: {error:?}");
+            logger.error(
+                Event::DependencyUnavailable,
+                format_args!("redis: {error:?}"),
+            );
             None
         }
     }
 }
 
 /// `SET <key> 1 NX PX <ms>`: true for the one caller per interval that gets the lease.
-pub async fn acquire_lease(redis: &redis::Connection, key: &str, millis: i64) -> bool {
+pub async fn acquire_lease(
+    logger: &Logger,
+    redis: &redis::Connection,
+    key: &str,
+    millis: i64,
+) -> bool {
     let arguments = [
         RedisParameter::Binary(key.as_bytes().to_vec()),
         RedisParameter::Binary(b"1".to_vec()),
@@ -63,7 +72,10 @@ pub async fn acquire_lease(redis: &redis::Connection, key: &str, millis: i64) ->
             .iter()
             .any(|result| matches!(result, RedisResult::Status(status) if status == "OK")),
         Err(error) => {
-            eprintln!("relay lease unavailable: {error:?}");
+            logger.error(
+                Event::RelayRan,
+                format_args!("lease unavailable: {error:?}"),
+            );
             false
         }
     }

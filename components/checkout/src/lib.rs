@@ -23,17 +23,17 @@ use uuid::Uuid;
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
     let logger = Logger::for_request("checkout", request.headers());
-    response::finish(&logger, serve(request).await, Caching::Private)
+    response::finish(&logger, serve(&logger, request).await, Caching::Private)
 }
 
-async fn serve(request: Request) -> Result<HttpResponse, ApiError> {
+async fn serve(logger: &Logger, request: Request) -> Result<HttpResponse, ApiError> {
     let (parts, body) = request.into_parts();
     let (endpoint, params) = routing::resolve(CHECKOUT_ROUTES, &parts.method, parts.uri.path())?;
     match endpoint {
         CheckoutEndpoint::Checkout => {
             let limit = platform::request::MAX_JSON_BODY;
             let body = platform::request::read_body(&parts.headers, body, limit).await?;
-            checkout::checkout(&parts, &body).await
+            checkout::checkout(logger, &parts, &body).await
         }
         CheckoutEndpoint::ListOrders => {
             let session = runtime::session::require_user(&parts.headers).await?;
@@ -59,7 +59,7 @@ async fn serve(request: Request) -> Result<HttpResponse, ApiError> {
             runtime::session::require_admin(&parts.headers).await?;
             let db = runtime::db::connect().await?;
             let config = config::Config::load().await?;
-            Ok(response::ok(&relay::run(&db, &config, None).await?))
+            Ok(response::ok(&relay::run(logger, &db, &config, None).await?))
         }
         CheckoutEndpoint::ListDeadLetters => {
             runtime::session::require_admin(&parts.headers).await?;

@@ -8,6 +8,7 @@ use commerce_core::relay::RelayDecision;
 use commerce_core::views::RelayReport;
 use commerce_runtime::rows;
 use platform::ApiError;
+use platform::log::{Event, Fields, Logger};
 use spin_sdk::pg::Connection;
 use spin_sdk::redis;
 
@@ -47,6 +48,7 @@ SELECT 'outbox', payload, $2::text FROM given_up";
 /// Runs the relay once, publishing on `redis` or, without it, on a connection opened only
 /// if some event is due.
 pub async fn run(
+    logger: &Logger,
     db: &Connection,
     config: &Config,
     redis: Option<&redis::Connection>,
@@ -66,7 +68,7 @@ pub async fn run(
     let redis = match redis {
         Some(redis) => Some(redis),
         None => {
-            opened = events::connect(&config.redis_url).await;
+            opened = events::connect(logger, &config.redis_url).await;
             opened.as_ref()
         }
     };
@@ -98,7 +100,10 @@ pub async fn run(
                 match &result {
                     Ok(Delivery::Published) => report.republished += 1,
                     Ok(Delivery::EnrolledDirectly) => report.enrolled_directly += 1,
-                    Err(error) => eprintln!("relay: event {event_id} not delivered: {error}"),
+                    Err(error) => logger.log(
+                        Event::DeliveryDeferred,
+                        Fields::new().text("event_id", &event_id).error(error),
+                    ),
                 }
                 events::record_attempt(db, &event, &result, retry_in_secs).await?;
             }
@@ -116,23 +121,33 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
 
 /// Takes this region's relay lease if it is free: true at most once per
 /// `outbox_relay_interval_seconds`, whatever the traffic.
-pub async fn lease(config: &Config, redis: Option<&redis::Connection>) -> bool {
+pub async fn lease(logger: &Logger, config: &Config, redis: Option<&redis::Connection>) -> bool {
     let Some(redis) = redis else {
         return false;
     };
     let key = format!("outbox-relay-lease:{}", config.region);
     let millis = config.relay_interval_secs.max(1).saturating_mul(1000);
-    events::acquire_lease(redis, &key, millis).await
+    events::acquire_lease(logger, redis, &key, millis).await
 }
 
 /// Runs the relay for checkout traffic, once [`lease`] is taken. Failures are only
 /// logged: they must not fail the caller's request.
-pub async fn opportunistic(db: &Connection, config: &Config, redis: Option<&redis::Connection>) {
-    match run(db, config, redis).await {
-        Ok(report) if report != RelayReport::default() => {
-            eprintln!("opportunistic relay: {report:?}")
-        }
+pub async fn opportunistic(
+    logger: &Logger,
+    db: &Connection,
+    config: &Config,
+    redis: Option<&redis::Connection>,
+) {
+    match run(logger, db, config, redis).await {
+        Ok(report) if report != RelayReport::default() => logger.log(
+            Event::RelayRan,
+            Fields::new()
+                .count("republished", report.republished.into())
+                .count("enrolled_directly", report.enrolled_directly.into())
+                .count("dead_lettered", report.dead_lettered.into()),
+        ),
         Ok(_) => {}
-        Err(error) => eprintln!("opportunistic relay failed: {error}"),
+        // Only the database fails a run: the 503's or 500's cause says why.
+        Err(error) => logger.failure(&error),
     }
 }

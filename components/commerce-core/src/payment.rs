@@ -86,7 +86,7 @@ impl From<ChargeError> for ApiError {
     /// same `Idempotency-Key`); `Rejected` is an internal error, logged and never shown.
     fn from(error: ChargeError) -> Self {
         match error {
-            ChargeError::Unavailable(_) => problems::payment_provider_unavailable(),
+            ChargeError::Unavailable(_) => problems::payment_provider_unavailable(error),
             ChargeError::Rejected(_) => ApiError::internal(error),
         }
     }
@@ -119,9 +119,10 @@ impl TestCardBehaviour {
                 reference,
                 decline_code: TEST_DECLINE_CODE.to_owned(),
             }),
-            Self::ProviderError => Err(ChargeError::Unavailable(format!(
-                "test card {TEST_CARD_PROVIDER_ERROR} always fails"
-            ))),
+            // Errors are logged: they name the behaviour, never the card number.
+            Self::ProviderError => Err(ChargeError::Unavailable(
+                "the provider-error test card always fails".into(),
+            )),
         }
     }
 }

@@ -164,12 +164,12 @@ pub mod problems {
         }
     }
 
-    pub fn payment_provider_unavailable() -> ApiError {
-        ApiError::ServiceUnavailable {
-            detail: "the payment provider is unavailable; retry with the same Idempotency-Key"
-                .into(),
-            retry_after_secs: 5,
-        }
+    pub fn payment_provider_unavailable(cause: impl std::fmt::Display) -> ApiError {
+        ApiError::service_unavailable(
+            "the payment provider is unavailable; retry with the same Idempotency-Key",
+            5,
+            cause,
+        )
     }
 
     pub fn invalid_card() -> ApiError {

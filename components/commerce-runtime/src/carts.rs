@@ -45,10 +45,11 @@ impl Carts {
     /// The owner's cart in this region only; missing, expired or unreadable values read
     /// as empty.
     pub async fn stored(&self, owner: CartOwner, now: i64) -> Result<StoredCart, ApiError> {
-        let value = self.store.get(owner.key()).await.map_err(|error| {
-            eprintln!("cart store unavailable: {error:?}");
-            unavailable()
-        })?;
+        let value = self
+            .store
+            .get(owner.key())
+            .await
+            .map_err(|error| unavailable(format!("cart store: {error:?}")))?;
         Ok(StoredCart::decode(value.as_deref(), now))
     }
 
@@ -79,10 +80,7 @@ impl Carts {
         self.store
             .set(owner.key(), cart.encode())
             .await
-            .map_err(|error| {
-                eprintln!("cart store unavailable: {error:?}");
-                unavailable()
-            })
+            .map_err(|error| unavailable(format!("cart store: {error:?}")))
     }
 
     pub async fn clear(&self, owner: CartOwner) -> Result<(), ApiError> {
@@ -112,9 +110,6 @@ impl Carts {
     }
 }
 
-fn unavailable() -> ApiError {
-    ApiError::ServiceUnavailable {
-        detail: "the cart store is unavailable; try again shortly".into(),
-        retry_after_secs: 5,
-    }
+fn unavailable(cause: String) -> ApiError {
+    ApiError::service_unavailable("the cart store is unavailable; try again shortly", 5, cause)
 }

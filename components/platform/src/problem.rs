@@ -4,7 +4,7 @@
 //! variant owns one `type` and the OpenAPI document lists them all.
 
 use http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::response::{HttpResponse, json_with_content_type};
 
@@ -12,7 +12,7 @@ use crate::response::{HttpResponse, json_with_content_type};
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid input field, reported back so a form can show it next to the field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -70,6 +70,8 @@ pub enum ApiError {
     ServiceUnavailable {
         detail: String,
         retry_after_secs: u64,
+        /// What failed, for the log line (see [`ApiError::log_cause`]); never sent.
+        cause: String,
     },
     /// Something this request needs is out of reach for now, and says what (its own type).
     #[error("{detail}")]
@@ -121,6 +123,31 @@ impl ApiError {
         Self::Internal(error.to_string())
     }
 
+    /// A 503: `detail` for the client, `cause` for the log.
+    pub fn service_unavailable(
+        detail: impl Into<String>,
+        retry_after_secs: u64,
+        cause: impl std::fmt::Display,
+    ) -> Self {
+        Self::ServiceUnavailable {
+            detail: detail.into(),
+            retry_after_secs,
+            cause: cause.to_string(),
+        }
+    }
+
+    /// What the log says of this error, if anything: the cause a 500 or a 503 keeps from
+    /// the client. The request's handler writes it, with the request id.
+    pub fn log_cause(&self) -> Option<(crate::log::Event, &str)> {
+        match self {
+            Self::Internal(cause) => Some((crate::log::Event::InternalError, cause)),
+            Self::ServiceUnavailable { cause, .. } => {
+                Some((crate::log::Event::DependencyUnavailable, cause))
+            }
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -140,6 +167,30 @@ impl ApiError {
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// One error of each variant whose problem `type` the variant itself fixes. The other
+    /// variants (`Conflict`, `PaymentRequired`, `Unprocessable`, `Unavailable`) take theirs
+    /// from the `kind` named where they are raised.
+    pub fn of_each_fixed_type() -> [ApiError; 12] {
+        [
+            Self::bad_request(""),
+            Self::Unauthorized,
+            Self::InvalidCredentials,
+            Self::MethodNotAllowed {
+                allow: String::new(),
+            },
+            Self::Forbidden(String::new()),
+            Self::NotFound(String::new()),
+            Self::PayloadTooLarge { limit: 0 },
+            Self::UnsupportedMediaType { expected: "" },
+            Self::TooManyRequests {
+                retry_after_secs: 0,
+            },
+            Self::LoopDetected(String::new()),
+            Self::service_unavailable("", 0, ""),
+            Self::Internal(String::new()),
+        ]
     }
 
     /// The stable problem `type`, a relative URI documented in the OpenAPI document.
@@ -250,13 +301,23 @@ mod tests {
 
     #[test]
     fn unavailable_says_when_to_retry() {
-        let response = ApiError::ServiceUnavailable {
-            detail: "catalog database unreachable".into(),
-            retry_after_secs: 5,
-        }
-        .into_response();
+        let error = ApiError::service_unavailable(
+            "catalog database unreachable",
+            5,
+            "connection refused by 10.0.0.7",
+        );
+        assert_eq!(
+            error.log_cause(),
+            Some((
+                crate::log::Event::DependencyUnavailable,
+                "connection refused by 10.0.0.7"
+            ))
+        );
+        let response = error.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()["retry-after"], "5");
+        let text = String::from_utf8(body_bytes(response).to_vec()).expect("utf-8");
+        assert!(!text.contains("10.0.0.7"), "{text}");
     }
 
     #[test]
@@ -265,6 +326,15 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().contains_key("www-authenticate"));
         assert_eq!(body_json(response)["type"], "/problems/invalid-credentials");
+    }
+
+    #[test]
+    fn each_fixed_type_is_listed_once() {
+        let types: std::collections::BTreeSet<String> = ApiError::of_each_fixed_type()
+            .iter()
+            .map(ApiError::problem_type)
+            .collect();
+        assert_eq!(types.len(), ApiError::of_each_fixed_type().len());
     }
 
     #[test]

@@ -91,8 +91,8 @@ pub enum Caching {
     AsSet,
 }
 
-/// The one tail of every component's handler: an error becomes its problem response, an
-/// internal one is logged first (its cause is never sent), private answers are marked, and
+/// The one tail of every component's handler: an error becomes its problem response, the
+/// cause of a 500 or 503 is logged first (it is never sent), private answers are marked, and
 /// the body's length is declared.
 pub fn finish(
     logger: &crate::log::Logger,
@@ -102,9 +102,7 @@ pub fn finish(
     let mut response = match result {
         Ok(response) => response,
         Err(error) => {
-            if let crate::ApiError::Internal(cause) = &error {
-                logger.error("internal-error", cause);
-            }
+            logger.failure(&error);
             error.into_response()
         }
     };

@@ -9,18 +9,18 @@ const RETRY_AFTER_SECS: u64 = 5;
 /// Opens a (host-pooled) connection; an unreachable database is a 503, not a 500.
 pub async fn connect() -> Result<Connection, ApiError> {
     let url = crate::vars::required("database_url").await?;
-    Connection::open(url).await.map_err(|error| {
-        eprintln!("database connection failed: {error}");
-        unavailable()
-    })
+    Connection::open(url)
+        .await
+        .map_err(|error| unavailable(format!("database connection failed: {error}")))
 }
 
-/// The 503 answered while the database cannot be reached.
-pub fn unavailable() -> ApiError {
-    ApiError::ServiceUnavailable {
-        detail: "the database is unavailable; try again shortly".into(),
-        retry_after_secs: RETRY_AFTER_SECS,
-    }
+/// The 503 answered while the database cannot be reached; `cause` goes to the log.
+pub fn unavailable(cause: impl std::fmt::Display) -> ApiError {
+    ApiError::service_unavailable(
+        "the database is unavailable; try again shortly",
+        RETRY_AFTER_SECS,
+        cause,
+    )
 }
 
 /// Whether a failure means the database is out of reach rather than a bug in our SQL:
@@ -46,8 +46,7 @@ pub fn is_unreachable(error: &Error) -> bool {
 /// (the same outage answers the same everywhere), anything else is a bug (500).
 pub fn query_error(error: Error) -> ApiError {
     if is_unreachable(&error) {
-        eprintln!("database unreachable: {error}");
-        unavailable()
+        unavailable(format!("database unreachable: {error}"))
     } else {
         ApiError::internal(format!("query failed: {error}"))
     }

@@ -4,6 +4,7 @@
 //! `accounts_core::Session::expires_at`) and readers check it.
 
 use platform::ApiError;
+use platform::log::{Event, Logger};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spin_sdk::key_value::{Error, Store};
@@ -34,7 +35,8 @@ pub async fn get_json<T: DeserializeOwned>(
     match serde_json::from_slice(&bytes) {
         Ok(value) => Ok(Some(value)),
         Err(error) => {
-            eprintln!("key-value entry does not decode, treating it as absent: {error}");
+            // Rare (a deploy changed the format) and with no request at hand: uncorrelated.
+            Logger::uncorrelated("runtime").error(Event::EntryUnreadable, error);
             Ok(None)
         }
     }
@@ -62,12 +64,10 @@ fn store_error(what: &str, error: Error) -> ApiError {
         Error::NoSuchStore | Error::AccessDenied | Error::StoreTableFull => {
             ApiError::internal(format!("key-value store ({what}): {error:?}"))
         }
-        Error::Other(detail) => {
-            eprintln!("key-value store unavailable: {detail}");
-            ApiError::ServiceUnavailable {
-                detail: "a storage service is unavailable; try again shortly".into(),
-                retry_after_secs: RETRY_AFTER_SECS,
-            }
-        }
+        Error::Other(detail) => ApiError::service_unavailable(
+            "a storage service is unavailable; try again shortly",
+            RETRY_AFTER_SECS,
+            format!("key-value store unavailable: {detail}"),
+        ),
     }
 }

@@ -2,7 +2,7 @@
 //! `server-timing`, and the one JSON log line per request.
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
-use serde::Serialize;
+use platform::log::Fields;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const SERVED_BY: &str = "x-served-by";
@@ -168,11 +168,11 @@ pub fn server_timing(metrics: &[Timing]) -> String {
         .join(", ")
 }
 
-/// The structured log line written to stderr for each request. No cookies, no
-/// credentials, no client address: the country is enough to explain a routing decision.
-#[derive(Debug, Serialize)]
+/// The fields of the router's one `request` line per request (`platform::log`, with the
+/// request id). No cookies, no credentials, no client address, no query string: the
+/// country is enough to explain a routing decision.
+#[derive(Debug)]
 pub struct LogLine<'a> {
-    pub request_id: &'a str,
     pub region: &'a str,
     pub method: &'a str,
     pub path: &'a str,
@@ -180,20 +180,30 @@ pub struct LogLine<'a> {
     pub served_by: &'a str,
     pub route: &'a str,
     pub reason: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_from: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<&'a str>,
     pub location_source: &'a str,
     pub attempts: u32,
     pub duration_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'a str>,
 }
 
 impl LogLine<'_> {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn fields(&self) -> Fields {
+        Fields::new()
+            .text("region", self.region)
+            .text("method", self.method)
+            .text("path", self.path)
+            .count("status", self.status.into())
+            .text("served_by", self.served_by)
+            .text("route", self.route)
+            .text("reason", self.reason)
+            .optional_text("read_from", self.read_from)
+            .optional_text("country", self.country)
+            .text("location_source", self.location_source)
+            .count("attempts", self.attempts.into())
+            .measure("duration_ms", self.duration_ms)
+            .optional_text("error", self.error)
     }
 }
 
@@ -240,6 +250,35 @@ mod tests {
         cors.apply(&with("origin", "https://evil.example"), false, &mut refused);
         assert!(!refused.contains_key("access-control-allow-origin"));
         assert_eq!(refused["vary"], "Origin");
+    }
+
+    #[test]
+    fn the_request_line_keeps_the_routers_fields_in_the_one_format() {
+        let line = LogLine {
+            region: "eu-west",
+            method: "GET",
+            path: "/api/courses",
+            status: 200,
+            served_by: "eu-west",
+            route: "read",
+            reason: "nearest",
+            read_from: None,
+            country: Some("FR"),
+            location_source: "edge-header",
+            attempts: 1,
+            duration_ms: 2.5,
+            error: None,
+        };
+        let logger = platform::log::Logger::with_request_id("geo-router", Some("r-1"));
+        let json: serde_json::Value =
+            serde_json::from_str(&logger.line(platform::log::Event::Request, &line.fields()))
+                .expect("json");
+        assert_eq!(json["request_id"], "r-1");
+        assert_eq!(json["event"], "request");
+        assert_eq!(json["status"], 200);
+        assert_eq!(json["country"], "FR");
+        assert_eq!(json["duration_ms"], 2.5);
+        assert!(json.get("read_from").is_none() && json.get("error").is_none());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Checkout benchmark (issue 4): checkouts per second against a `pgbench` insert baseline
+//! Checkout benchmark: checkouts per second against a `pgbench` insert baseline
 //! measured on the same database in the same run, checkout latency p50/p99 and
 //! enrollment lag (payment to enrollment recorded) p50/p99 under that load, and where a
 //! checkout's time goes: the median of each step the component reports in `server-timing`.
@@ -9,13 +9,12 @@
 //! one checkout at a time), `CHECKOUT_BENCH_CONCURRENCY` (default 8), `CHECKOUT_BENCH_RUNS`
 //! (default 3, interleaved with the baseline; medians reported).
 
-#[path = "../tests/commerce/mod.rs"]
-mod commerce;
-
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use commerce::{SUCCESS_CARD, Shop, Worker, course_id, json_of};
+use platform_tests::fixtures::course_id;
+use platform_tests::{SUCCESS_CARD, TestApp, json_of};
+use reqwest::StatusCode;
 use uuid::Uuid;
 
 const PUBLISHED: [&str; 5] = [
@@ -39,7 +38,10 @@ async fn main() -> Result<()> {
     let concurrency = knob("CHECKOUT_BENCH_CONCURRENCY", 8).max(1);
     let runs = knob("CHECKOUT_BENCH_RUNS", 3).max(1);
     // One load generator is one client: lift the router's per-client rate limit.
-    let shop = Shop::start(Worker::Running, &[("rate_limit_requests", "1000000000")]).await?;
+    let shop = TestApp::builder()
+        .variable("rate_limit_requests", "1000000000")
+        .start()
+        .await?;
     create_baseline_table(&shop).await?;
 
     // Interleaved, so drift in machine load hits both alike.
@@ -160,7 +162,7 @@ fn list(values: &[f64]) -> String {
 
 /// `users` new students each buy the 5 published fixture courses, one checkout at a time,
 /// spread over `concurrency` clients.
-async fn checkouts(shop: &Shop, users: usize, concurrency: usize) -> Result<Run> {
+async fn checkouts(shop: &TestApp, users: usize, concurrency: usize) -> Result<Run> {
     let mut signed_in = Vec::with_capacity(users);
     for _ in 0..users {
         signed_in.push(shop.student().await?);
@@ -172,17 +174,17 @@ async fn checkouts(shop: &Shop, users: usize, concurrency: usize) -> Result<Run>
             let mut timed = Vec::new();
             for user in share {
                 for slug in PUBLISHED {
-                    shop.add_to_cart(&user.cookie, &course_id(slug)).await?;
+                    user.add_to_cart(course_id(slug)).await?;
                     let key = Uuid::now_v7().to_string();
                     let sent = Instant::now();
-                    let response = shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?;
+                    let response = user.checkout(&key, SUCCESS_CARD).send().await?;
                     let steps = response
                         .headers()
                         .get("server-timing")
                         .and_then(|value| value.to_str().ok())
                         .map(server_timing)
                         .unwrap_or_default();
-                    json_of(response, 201).await?;
+                    json_of::<serde_json::Value>(response, StatusCode::CREATED).await?;
                     timed.push(TimedCheckout {
                         millis: sent.elapsed().as_secs_f64() * 1000.0,
                         steps,
@@ -203,7 +205,7 @@ async fn checkouts(shop: &Shop, users: usize, concurrency: usize) -> Result<Run>
 }
 
 /// Waits (bounded) until every paid order is enrolled, then reads the lag percentiles.
-async fn enrollment_lag_ms(shop: &Shop) -> Result<(f64, f64)> {
+async fn enrollment_lag_ms(shop: &TestApp) -> Result<(f64, f64)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let row = shop
@@ -235,7 +237,7 @@ async fn enrollment_lag_ms(shop: &Shop) -> Result<(f64, f64)> {
     Ok((lag.get(0), lag.get(1)))
 }
 
-async fn create_baseline_table(shop: &Shop) -> Result<()> {
+async fn create_baseline_table(shop: &TestApp) -> Result<()> {
     shop.db
         .client
         .batch_execute(
@@ -248,7 +250,7 @@ async fn create_baseline_table(shop: &Shop) -> Result<()> {
 
 /// Single-row inserts per second into a scratch table of the same database, with the
 /// same number of clients: the floor cost of durable writes on this machine.
-async fn pgbench_inserts_per_second(shop: &Shop, clients: usize) -> Result<f64> {
+async fn pgbench_inserts_per_second(shop: &TestApp, clients: usize) -> Result<f64> {
     let script =
         std::env::temp_dir().join(format!("checkout-bench-{}.sql", Uuid::now_v7().simple()));
     std::fs::write(

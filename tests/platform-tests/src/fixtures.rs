@@ -127,6 +127,11 @@ pub fn course(slug: &str) -> &'static FixtureCourse {
         .unwrap_or_else(|| panic!("no fixture course {slug}"))
 }
 
+/// The id of the fixture course `slug`.
+pub fn course_id(slug: &str) -> &'static str {
+    course(slug).id
+}
+
 /// Inserts the fixture catalog into a migrated database.
 pub async fn catalog(client: &Client) -> Result<()> {
     for (index, (slug, name)) in CATEGORIES.iter().enumerate() {

@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use platform_tests::{TestApp, assert_problem, header, register_and_sign_in, sign_in, with_cookie};
-use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery staple";
+use platform_tests::{
+    Account, Client, Credentials, PASSWORD, Problem, TestApp, assert_problem, header, json_of,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 /// The `Set-Cookie` header for `cp_session`, split into its attributes (lowercased names).
 fn session_set_cookie(response: &reqwest::Response) -> Option<Vec<(String, String)>> {
@@ -37,80 +37,44 @@ fn attribute<'a>(cookie: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, value)| value.as_str())
 }
 
-async fn register(app: &TestApp, body: &Value) -> Result<reqwest::Response> {
-    Ok(app
-        .http
-        .post(app.url("/api/accounts"))
-        .json(body)
-        .send()
-        .await?)
+async fn attempt_sign_in(app: &Client, email: &str, password: &str) -> Result<reqwest::Response> {
+    app.sign_in(email, password).send().await
 }
 
-async fn attempt_sign_in(app: &TestApp, email: &str, password: &str) -> Result<reqwest::Response> {
-    Ok(app
-        .http
-        .post(app.url("/api/session"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await?)
-}
-
-async fn me(app: &TestApp, cookie: Option<&str>) -> Result<reqwest::Response> {
-    let request = app.http.get(app.url("/api/me"));
-    let request = match cookie {
-        Some(cookie) => with_cookie(request, cookie),
-        None => request,
-    };
-    Ok(request.send().await?)
-}
-
-async fn registered(app: &TestApp, email: &str) -> Result<()> {
-    let response = register(
-        app,
-        &json!({ "email": email, "password": PASSWORD, "name": "Ann Lee" }),
-    )
-    .await?;
-    anyhow::ensure!(
-        response.status() == StatusCode::CREATED,
-        "registration failed: {}",
-        response.status()
-    );
-    Ok(())
+async fn registered(app: &Client, email: &str) -> Result<Account> {
+    app.register(&json!({ "email": email, "password": PASSWORD, "name": "Ann Lee" }))
+        .await
 }
 
 #[tokio::test]
 async fn registration_creates_a_student_with_a_normalized_email() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let response = register(
-        &app,
-        &json!({ "email": "  Ann.Lee@Example.COM ", "password": PASSWORD, "name": " Ann Lee " }),
-    )
-    .await?;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    let app = TestApp::start().await?;
+    let response = app
+        .register(&json!({ "email": "  Ann.Lee@Example.COM ", "password": PASSWORD, "name": " Ann Lee " }))
+        .send()
+        .await?;
     assert_eq!(header(&response, "cache-control"), "private, no-store");
     assert!(
         session_set_cookie(&response).is_none(),
         "registering does not sign in"
     );
-    let user: Value = response.json().await?;
-    assert_eq!(user["email"], "ann.lee@example.com");
-    assert_eq!(user["name"], "Ann Lee");
-    assert_eq!(user["role"], "student");
-    let id = user["id"].as_str().context("id is a string")?;
-    assert_eq!(uuid::Uuid::parse_str(id)?.get_version_num(), 7);
+    let user: Account = json_of(response, StatusCode::CREATED).await?;
+    assert_eq!(user.email, "ann.lee@example.com");
+    assert_eq!(user.name, "Ann Lee");
+    assert_eq!(user.role, accounts_core::Role::Student);
+    assert_eq!(user.id.get_version_num(), 7);
     Ok(())
 }
 
 #[tokio::test]
 async fn an_email_can_register_only_once_whatever_its_case() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     registered(&app, "ann@example.com").await?;
     for variant in ["ann@example.com", " ANN@Example.com\t"] {
-        let response = register(
-            &app,
-            &json!({ "email": variant, "password": "another long passphrase", "name": "Impostor" }),
-        )
-        .await?;
+        let response = app
+            .register(&json!({ "email": variant, "password": "another long passphrase", "name": "Impostor" }))
+            .send()
+            .await?;
         assert_problem(response, StatusCode::CONFLICT, "/problems/email-taken").await?;
     }
     Ok(())
@@ -118,9 +82,9 @@ async fn an_email_can_register_only_once_whatever_its_case() -> Result<()> {
 
 #[tokio::test]
 async fn concurrent_registrations_of_one_email_create_one_account() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     let body = json!({ "email": "race@example.com", "password": PASSWORD, "name": "Racer" });
-    let attempts = (0..4).map(|_| register(&app, &body));
+    let attempts = (0..4).map(|_| app.register(&body).send());
     let statuses: Vec<StatusCode> = futures::future::try_join_all(attempts)
         .await?
         .iter()
@@ -150,25 +114,18 @@ async fn concurrent_registrations_of_one_email_create_one_account() -> Result<()
 
 #[tokio::test]
 async fn invalid_registrations_name_every_bad_field() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let response = register(
-        &app,
-        &json!({ "email": "not-an-email", "password": "short" }),
-    )
-    .await?;
+    let app = TestApp::start().await?;
+    let response = app
+        .register(&json!({ "email": "not-an-email", "password": "short" }))
+        .send()
+        .await?;
     let body = assert_problem(
         response,
         StatusCode::BAD_REQUEST,
         "/problems/invalid-request",
     )
     .await?;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .context("field errors")?
-        .iter()
-        .filter_map(|error| error["field"].as_str())
-        .collect();
-    assert_eq!(fields, ["email", "password", "name"]);
+    assert_eq!(body.fields(), ["email", "password", "name"]);
 
     let too_long = "x".repeat(129);
     let weak = [
@@ -178,32 +135,27 @@ async fn invalid_registrations_name_every_bad_field() -> Result<()> {
         too_long.as_str(),
     ];
     for password in weak {
-        let response = register(
-            &app,
-            &json!({ "email": "bea@example.com", "password": password, "name": "Bea" }),
-        )
-        .await?;
+        let response = app
+            .register(&json!({ "email": "bea@example.com", "password": password, "name": "Bea" }))
+            .send()
+            .await?;
         let body = assert_problem(
             response,
             StatusCode::BAD_REQUEST,
             "/problems/invalid-request",
         )
         .await?;
-        assert_eq!(
-            body["errors"][0]["field"], "password",
-            "{password:?}: {body}"
-        );
+        assert_eq!(body.errors[0].field, "password", "{password:?}: {body:?}");
     }
     Ok(())
 }
 
 #[tokio::test]
 async fn account_endpoints_take_only_reasonable_json() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     for path in ["/api/accounts", "/api/session"] {
         let form = app
-            .http
-            .post(app.url(path))
+            .request(Method::POST, path)
             .header("content-type", "application/x-www-form-urlencoded")
             .body("email=ann%40example.com&password=x")
             .send()
@@ -216,7 +168,7 @@ async fn account_endpoints_take_only_reasonable_json() -> Result<()> {
         .await?;
 
         let huge = json!({ "email": "ann@example.com", "password": PASSWORD, "name": "x".repeat(100_000) });
-        let too_large = app.http.post(app.url(path)).json(&huge).send().await?;
+        let too_large = app.request(Method::POST, path).json(&huge).send().await?;
         assert_problem(
             too_large,
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -225,8 +177,7 @@ async fn account_endpoints_take_only_reasonable_json() -> Result<()> {
         .await?;
 
         let malformed = app
-            .http
-            .post(app.url(path))
+            .request(Method::POST, path)
             .header("content-type", "application/json")
             .body("{\"email\":")
             .send()
@@ -238,17 +189,16 @@ async fn account_endpoints_take_only_reasonable_json() -> Result<()> {
         )
         .await?;
     }
-    let wrong_method = app.http.get(app.url("/api/session")).send().await?;
+    let wrong_method = app.get("/api/session").await?;
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
     Ok(())
 }
 
 #[tokio::test]
 async fn sign_in_sets_a_protected_session_cookie() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     registered(&app, "ann@example.com").await?;
     let response = attempt_sign_in(&app, " ANN@example.com", PASSWORD).await?;
-    assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "cache-control"), "private, no-store");
     let cookie = session_set_cookie(&response).context("cp_session cookie set")?;
     let value = &cookie[0].1;
@@ -259,28 +209,28 @@ async fn sign_in_sets_a_protected_session_cookie() -> Result<()> {
     assert_eq!(attribute(&cookie, "samesite"), Some("Lax"));
     assert_eq!(attribute(&cookie, "path"), Some("/"));
     assert_eq!(attribute(&cookie, "max-age"), Some("604800"));
-    let user: Value = response.json().await?;
-    assert_eq!(user["email"], "ann@example.com");
-    assert_eq!(user["role"], "student");
+    let user: Account = json_of(response, StatusCode::OK).await?;
+    assert_eq!(user.email, "ann@example.com");
+    assert_eq!(user.role, accounts_core::Role::Student);
 
     Ok(())
 }
 
 #[tokio::test]
 async fn me_answers_only_with_a_live_untampered_session() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let cookie = register_and_sign_in(&app.http, &app.app).await?;
+    let app = TestApp::start().await?;
+    let user = app.register_and_sign_in().await?;
+    let cookie = user.cookies();
 
-    let signed_in = me(&app, Some(&cookie)).await?;
-    assert_eq!(signed_in.status(), StatusCode::OK);
+    let signed_in = user.me().send().await?;
     assert_eq!(header(&signed_in, "cache-control"), "private, no-store");
     let renewed = session_set_cookie(&signed_in).context("me re-sends the cookie")?;
     let max_age: i64 = attribute(&renewed, "max-age").context("max-age")?.parse()?;
     assert!((604_790..=604_800).contains(&max_age), "{max_age}");
-    let user: Value = signed_in.json().await?;
-    assert_eq!(user["role"], "student");
+    let account: Account = json_of(signed_in, StatusCode::OK).await?;
+    assert_eq!(account.role, accounts_core::Role::Student);
 
-    let anonymous = me(&app, None).await?;
+    let anonymous = app.me().send().await?;
     assert_eq!(header(&anonymous, "cache-control"), "private, no-store");
     assert_problem(
         anonymous,
@@ -297,7 +247,7 @@ async fn me_answers_only_with_a_live_untampered_session() -> Result<()> {
         "cp_session=",
         "cp_session=not-a-session-id",
     ] {
-        let response = me(&app, Some(forged)).await?;
+        let response = app.with_cookies(forged).me().send().await?;
         assert_problem(response, StatusCode::UNAUTHORIZED, "/problems/unauthorized").await?;
     }
     Ok(())
@@ -305,54 +255,53 @@ async fn me_answers_only_with_a_live_untampered_session() -> Result<()> {
 
 #[tokio::test]
 async fn a_session_ends_when_its_lifetime_has_passed() -> Result<()> {
-    let app = TestApp::start(&[("session_ttl_seconds", "1")]).await?;
-    let cookie = register_and_sign_in(&app.http, &app.app).await?;
+    let app = TestApp::builder()
+        .variable("session_ttl_seconds", "1")
+        .start()
+        .await?;
+    let user = app.register_and_sign_in().await?;
     // Expiry is about time passing, so the test lets it pass: there is nothing to wait on.
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let response = me(&app, Some(&cookie)).await?;
+    let response = user.me().send().await?;
     assert_problem(response, StatusCode::UNAUTHORIZED, "/problems/unauthorized").await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn sign_out_ends_the_session_on_the_server() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let cookie = register_and_sign_in(&app.http, &app.app).await?;
-    assert_eq!(me(&app, Some(&cookie)).await?.status(), StatusCode::OK);
+    let app = TestApp::start().await?;
+    let user = app.register_and_sign_in().await?;
+    user.me().await?;
 
-    let signed_out = with_cookie(app.http.delete(app.url("/api/session")), &cookie)
-        .send()
-        .await?;
+    let signed_out = user.sign_out().send().await?;
     assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
     let cleared = session_set_cookie(&signed_out).context("cookie cleared")?;
     assert_eq!(cleared[0].1, "");
     assert_eq!(attribute(&cleared, "max-age"), Some("0"));
 
     // A copy of the old cookie (the browser forgot it, an attacker might not) is dead.
-    let replayed = me(&app, Some(&cookie)).await?;
+    let replayed = user.me().send().await?;
     assert_problem(replayed, StatusCode::UNAUTHORIZED, "/problems/unauthorized").await?;
 
-    let without_session = app.http.delete(app.url("/api/session")).send().await?;
-    assert_eq!(without_session.status(), StatusCode::NO_CONTENT);
+    app.sign_out().await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn signing_in_again_replaces_the_previous_session() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    registered(&app, "ann@example.com").await?;
-    let first = sign_in(&app.http, &app.app, "ann@example.com", PASSWORD).await?;
-    let again = with_cookie(app.http.post(app.url("/api/session")), &first)
-        .json(&json!({ "email": "ann@example.com", "password": PASSWORD }))
-        .send()
+    let app = TestApp::start().await?;
+    let account = registered(&app, "ann@example.com").await?;
+    let first = app
+        .signed_in(&Credentials {
+            id: account.id,
+            email: account.email,
+        })
         .await?;
+    let again = first.sign_in("ann@example.com", PASSWORD).send().await?;
     assert_eq!(again.status(), StatusCode::OK);
     let second = session_set_cookie(&again).context("new cookie")?;
-    assert_ne!(format!("cp_session={}", second[0].1), first);
-    assert_eq!(
-        me(&app, Some(&first)).await?.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_ne!(format!("cp_session={}", second[0].1), first.cookies());
+    assert_eq!(first.me().send().await?.status(), StatusCode::UNAUTHORIZED);
     Ok(())
 }
 
@@ -363,18 +312,23 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::test]
 async fn unknown_email_and_wrong_password_are_indistinguishable() -> Result<()> {
-    let app = TestApp::start(&[("login_max_failures_per_email", "100")]).await?;
+    let app = TestApp::builder()
+        .variable("login_max_failures_per_email", "100")
+        .start()
+        .await?;
     registered(&app, "ann@example.com").await?;
 
     let wrong_password = attempt_sign_in(&app, "ann@example.com", "not the right password").await?;
     let wrong_status = wrong_password.status();
-    let wrong_body: Value = wrong_password.json().await?;
+    let wrong_body: Problem = json_of(wrong_password, wrong_status).await?;
     let unknown_email =
         attempt_sign_in(&app, "nobody@example.com", "not the right password").await?;
-    assert_eq!(unknown_email.status(), wrong_status);
-    assert_eq!(unknown_email.json::<Value>().await?, wrong_body);
+    assert_eq!(
+        json_of::<Problem>(unknown_email, wrong_status).await?,
+        wrong_body
+    );
     assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
-    assert_eq!(wrong_body["type"], "/problems/invalid-credentials");
+    assert_eq!(wrong_body.kind, "/problems/invalid-credentials");
 
     // Timing: interleave the two kinds so drift in machine load hits both alike.
     let (mut wrong_times, mut unknown_times) = (Vec::new(), Vec::new());
@@ -400,7 +354,10 @@ async fn unknown_email_and_wrong_password_are_indistinguishable() -> Result<()> 
 
 #[tokio::test]
 async fn repeated_failures_for_an_email_are_throttled() -> Result<()> {
-    let app = TestApp::start(&[("login_max_failures_per_email", "3")]).await?;
+    let app = TestApp::builder()
+        .variable("login_max_failures_per_email", "3")
+        .start()
+        .await?;
     registered(&app, "ann@example.com").await?;
     registered(&app, "bob@example.com").await?;
     let wrong = "not the right password";
@@ -453,11 +410,13 @@ async fn repeated_failures_for_an_email_are_throttled() -> Result<()> {
 
 #[tokio::test]
 async fn a_client_spraying_many_emails_is_throttled() -> Result<()> {
-    let app = TestApp::start(&[
-        ("login_max_failures_per_email", "100"),
-        ("login_max_failures_per_client", "4"),
-    ])
-    .await?;
+    let app = TestApp::builder()
+        .variables(&[
+            ("login_max_failures_per_email", "100"),
+            ("login_max_failures_per_client", "4"),
+        ])
+        .start()
+        .await?;
     for n in 0..4 {
         let response =
             attempt_sign_in(&app, &format!("user{n}@example.com"), "guess number one").await?;

@@ -3,85 +3,73 @@
 //! including invalidation seen by a second app instance sharing Redis.
 
 use anyhow::Result;
+use catalog_core::course::{CategorySummary, CourseDetail, CourseSummary, Level, Money, NamedRef};
 use platform_tests::fixtures::{self, NEWEST_FIRST};
-use platform_tests::{TestApp, assert_problem, header, start_app, with_cookie};
-use reqwest::StatusCode;
+use platform_tests::{GuestLog, TestApp, Worker, assert_problem, events, header, json_of};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn json_of(response: reqwest::Response) -> Result<Value> {
-    Ok(response.json().await?)
-}
-
-fn slugs(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| item["slug"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+fn slugs(items: &[CourseSummary]) -> Vec<&str> {
+    items.iter().map(|item| item.slug.as_str()).collect()
 }
 
 #[tokio::test]
 async fn lists_published_courses_newest_first_in_stable_pages() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let page = json_of(app.get("/api/courses").await?).await?;
-    assert_eq!(slugs(&page), NEWEST_FIRST);
-    assert_eq!(
-        (
-            page["page"].as_u64(),
-            page["page_size"].as_u64(),
-            page["total"].as_u64()
-        ),
-        (Some(1), Some(20), Some(5))
-    );
+    let app = TestApp::start().await?;
+    let page = app.catalog_page("").await?;
+    assert_eq!(slugs(&page.items), NEWEST_FIRST);
+    assert_eq!((page.page, page.page_size, page.total), (1, 20, 5));
 
-    let first = &page["items"][0];
-    assert_eq!(first["id"], fixtures::course("typography").id);
+    let first = &page.items[0];
+    assert_eq!(first.id.to_string(), fixtures::course("typography").id);
     assert_eq!(
-        first["category"],
-        json!({"slug": "design", "name": "Design"})
+        first.category,
+        NamedRef {
+            slug: "design".into(),
+            name: "Design".into()
+        }
     );
     assert_eq!(
-        first["instructor"],
-        json!({"slug": "grace-hopper", "name": "Grace Hopper"})
+        first.instructor,
+        NamedRef {
+            slug: "grace-hopper".into(),
+            name: "Grace Hopper".into()
+        }
     );
     assert_eq!(
-        first["price"],
-        json!({"amount_cents": 2999, "currency": "USD"})
+        first.price,
+        Money {
+            amount_cents: 2999,
+            currency: "USD".into()
+        }
     );
-    assert_eq!(first["level"], "intermediate");
-    assert_eq!(first["published"], true);
-    assert_eq!(first["updated_at"], "2025-05-01T12:00:00.000Z");
+    assert_eq!(first.level, Level::Intermediate);
+    assert!(first.published);
+    assert_eq!(first.updated_at, "2025-05-01T12:00:00.000Z");
+    // What a summary leaves out is only visible in the JSON itself.
+    let raw: Value = json_of(app.get("/api/courses").await?, StatusCode::OK).await?;
     assert!(
-        first.get("description").is_none(),
+        raw["items"][0].get("description").is_none(),
         "summaries carry no description"
     );
 
     let mut walked = Vec::new();
     for number in 1..=3 {
-        let page = json_of(
-            app.get(&format!("/api/courses?page={number}&page_size=2"))
-                .await?,
-        )
-        .await?;
-        assert_eq!(page["total"], 5);
-        walked.extend(slugs(&page));
+        let page = app
+            .catalog_page(&format!("page={number}&page_size=2"))
+            .await?;
+        assert_eq!(page.total, 5);
+        walked.extend(page.items.into_iter().map(|item| item.slug));
     }
     assert_eq!(walked, NEWEST_FIRST);
-    let past_the_end = json_of(app.get("/api/courses?page=4&page_size=2").await?).await?;
-    assert_eq!(
-        (slugs(&past_the_end).len(), past_the_end["total"].as_u64()),
-        (0, Some(5))
-    );
+    let past_the_end = app.catalog_page("page=4&page_size=2").await?;
+    assert_eq!((past_the_end.items.len(), past_the_end.total), (0, 5));
     Ok(())
 }
 
 #[tokio::test]
 async fn filters_by_category_level_instructor_and_price() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     let cases = [
         ("category=design", vec!["typography", "figma-basics"]),
         (
@@ -104,20 +92,20 @@ async fn filters_by_category_level_instructor_and_price() -> Result<()> {
         ("category=music", vec![]),
     ];
     for (query, expected) in cases {
-        let page = json_of(app.get(&format!("/api/courses?{query}")).await?).await?;
-        assert_eq!(slugs(&page), expected, "{query}");
-        assert_eq!(page["total"], expected.len(), "{query}");
+        let page = app.catalog_page(query).await?;
+        assert_eq!(slugs(&page.items), expected, "{query}");
+        assert_eq!(page.total, i64::try_from(expected.len())?, "{query}");
     }
     Ok(())
 }
 
 #[tokio::test]
 async fn search_ranks_title_matches_above_description_matches() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let page = json_of(app.get("/api/courses?q=rust").await?).await?;
-    let found = slugs(&page);
+    let app = TestApp::start().await?;
+    let page = app.catalog_page("q=rust").await?;
+    let found = slugs(&page.items);
     assert_eq!(
-        page["total"], 3,
+        page.total, 3,
         "the unpublished draft is not found: {found:?}"
     );
     let mut title_matches = found[..2].to_vec();
@@ -125,23 +113,23 @@ async fn search_ranks_title_matches_above_description_matches() -> Result<()> {
     assert_eq!(title_matches, ["async-rust", "rust-ownership"]);
     assert_eq!(found[2], "python-data", "a description match ranks last");
 
-    let by_price = json_of(app.get("/api/courses?q=rust&sort=price_desc").await?).await?;
+    let by_price = app.catalog_page("q=rust&sort=price_desc").await?;
     assert_eq!(
-        slugs(&by_price),
+        slugs(&by_price.items),
         ["async-rust", "python-data", "rust-ownership"]
     );
-    let nothing = json_of(app.get("/api/courses?q=kubernetes").await?).await?;
-    assert_eq!(nothing["total"], 0);
+    let nothing = app.catalog_page("q=kubernetes").await?;
+    assert_eq!(nothing.total, 0);
     Ok(())
 }
 
 #[tokio::test]
 async fn sorts_by_price_and_title_with_the_id_as_tiebreak() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     // python-data and typography both cost 2999: the smaller id comes first.
-    let ascending = json_of(app.get("/api/courses?sort=price_asc").await?).await?;
+    let ascending = app.catalog_page("sort=price_asc").await?;
     assert_eq!(
-        slugs(&ascending),
+        slugs(&ascending.items),
         [
             "figma-basics",
             "rust-ownership",
@@ -150,9 +138,9 @@ async fn sorts_by_price_and_title_with_the_id_as_tiebreak() -> Result<()> {
             "async-rust"
         ]
     );
-    let descending = json_of(app.get("/api/courses?sort=price_desc").await?).await?;
+    let descending = app.catalog_page("sort=price_desc").await?;
     assert_eq!(
-        slugs(&descending),
+        slugs(&descending.items),
         [
             "async-rust",
             "python-data",
@@ -161,9 +149,9 @@ async fn sorts_by_price_and_title_with_the_id_as_tiebreak() -> Result<()> {
             "figma-basics"
         ]
     );
-    let by_title = json_of(app.get("/api/courses?sort=title").await?).await?;
+    let by_title = app.catalog_page("sort=title").await?;
     assert_eq!(
-        slugs(&by_title),
+        slugs(&by_title.items),
         [
             "async-rust",
             "figma-basics",
@@ -177,14 +165,14 @@ async fn sorts_by_price_and_title_with_the_id_as_tiebreak() -> Result<()> {
 
 #[tokio::test]
 async fn course_detail_by_id_or_slug_and_drafts_hidden() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     let course = fixtures::course("async-rust");
-    let by_slug = json_of(app.get("/api/courses/async-rust").await?).await?;
-    let by_id = json_of(app.get(&format!("/api/courses/{}", course.id)).await?).await?;
+    let by_slug = app.course("async-rust").await?;
+    let by_id = app.course(course.id).await?;
     assert_eq!(by_slug, by_id);
-    assert_eq!(by_slug["title"], course.title);
-    assert_eq!(by_slug["description"], course.description);
-    assert_eq!(by_slug["outline"], json!(["Intro", "Practice"]));
+    assert_eq!(by_slug.summary.title, course.title);
+    assert_eq!(by_slug.description, course.description);
+    assert_eq!(by_slug.outline, ["Intro", "Practice"]);
 
     let draft = fixtures::course("secret-rust-draft");
     assert_problem(
@@ -213,44 +201,30 @@ async fn course_detail_by_id_or_slug_and_drafts_hidden() -> Result<()> {
     .await?;
 
     // A student's cookie changes nothing; an admin sees the draft, never cached publicly.
-    let student = app.student_cookie().await?;
-    let as_student = with_cookie(
-        app.http.get(app.url("/api/courses/secret-rust-draft")),
-        &student,
-    )
-    .send()
-    .await?;
+    let student = app.student().await?;
+    let as_student = student.course("secret-rust-draft").send().await?;
     assert_eq!(as_student.status(), StatusCode::NOT_FOUND);
-    let admin = app.admin_cookie().await?;
-    let as_admin = with_cookie(
-        app.http.get(app.url("/api/courses/secret-rust-draft")),
-        &admin,
-    )
-    .send()
-    .await?;
-    assert_eq!(as_admin.status(), StatusCode::OK);
+    let admin = app.admin().await?;
+    let as_admin = admin.course("secret-rust-draft").send().await?;
     assert_eq!(header(&as_admin, "cache-control"), "private, no-store");
-    assert_eq!(json_of(as_admin).await?["published"], false);
+    let draft: CourseDetail = json_of(as_admin, StatusCode::OK).await?;
+    assert!(!draft.summary.published);
     Ok(())
 }
 
 #[tokio::test]
 async fn batch_lookup_keeps_the_asked_order_and_includes_drafts() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     let draft = fixtures::course("secret-rust-draft");
     let figma = fixtures::course("figma-basics");
     let unknown = "01940000-0000-7000-8000-0000000000ff";
-    let batch = json_of(
-        app.get(&format!(
-            "/api/courses/batch?ids={},{unknown},{}",
-            draft.id, figma.id
-        ))
-        .await?,
-    )
-    .await?;
-    assert_eq!(slugs(&batch), ["secret-rust-draft", "figma-basics"]);
-    assert_eq!(batch["items"][0]["published"], false);
-    assert!(batch.get("total").is_none());
+    let ids = [draft.id, unknown, figma.id];
+    let batch = app.courses_by_id(&ids).await?;
+    assert_eq!(slugs(&batch.items), ["secret-rust-draft", "figma-basics"]);
+    assert!(!batch.items[0].published);
+    // A batch is not a page: no `total`, which only the JSON itself shows.
+    let raw: Value = json_of(app.courses_by_id(&ids).send().await?, StatusCode::OK).await?;
+    assert!(raw.get("total").is_none());
 
     for query in [
         "",
@@ -283,22 +257,27 @@ async fn batch_lookup_keeps_the_asked_order_and_includes_drafts() -> Result<()> 
 
 #[tokio::test]
 async fn categories_count_only_published_courses() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let categories = json_of(app.get("/api/categories").await?).await?;
+    let app = TestApp::start().await?;
+    let categories = app.categories().await?;
+    let category = |slug: &str, name: &str, course_count| CategorySummary {
+        slug: slug.into(),
+        name: name.into(),
+        course_count,
+    };
     assert_eq!(
-        categories,
-        json!({"items": [
-            {"slug": "design", "name": "Design", "course_count": 2},
-            {"slug": "music", "name": "Music", "course_count": 0},
-            {"slug": "programming", "name": "Programming", "course_count": 3},
-        ]})
+        categories.items,
+        [
+            category("design", "Design", 2),
+            category("music", "Music", 0),
+            category("programming", "Programming", 3),
+        ]
     );
     Ok(())
 }
 
 #[tokio::test]
 async fn malformed_queries_and_routes_are_problems() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     let cases = [
         ("page_size=101", "page_size"),
         ("page_size=0", "page_size"),
@@ -312,12 +291,12 @@ async fn malformed_queries_and_routes_are_problems() -> Result<()> {
     ];
     for (query, field) in cases {
         let body = assert_problem(
-            app.get(&format!("/api/courses?{query}")).await?,
+            app.catalog_page(query).send().await?,
             StatusCode::BAD_REQUEST,
             "/problems/invalid-request",
         )
         .await?;
-        assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
+        assert_eq!(body.errors[0].field, field, "{query}: {body:?}");
     }
     assert_problem(
         app.get("/api/courses/rust-ownership/reviews").await?,
@@ -325,7 +304,7 @@ async fn malformed_queries_and_routes_are_problems() -> Result<()> {
         "/problems/not-found",
     )
     .await?;
-    let response = app.http.delete(app.url("/api/courses")).send().await?;
+    let response = app.request(Method::DELETE, "/api/courses").send().await?;
     assert_eq!(header(&response, "allow"), "GET, POST");
     assert_problem(
         response,
@@ -338,7 +317,7 @@ async fn malformed_queries_and_routes_are_problems() -> Result<()> {
 
 #[tokio::test]
 async fn second_read_is_a_cache_hit_with_the_same_etag_and_revalidates_to_304() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     for path in [
         "/api/courses?level=beginner",
         "/api/courses/async-rust",
@@ -368,8 +347,7 @@ async fn second_read_is_a_cache_hit_with_the_same_etag_and_revalidates_to_304() 
         assert_eq!(second.text().await?, first_body);
 
         let revalidated = app
-            .http
-            .get(app.url(path))
+            .request(Method::GET, path)
             .header("if-none-match", &etag)
             .send()
             .await?;
@@ -377,8 +355,7 @@ async fn second_read_is_a_cache_hit_with_the_same_etag_and_revalidates_to_304() 
         assert_eq!(header(&revalidated, "etag"), etag);
         assert!(revalidated.text().await?.is_empty());
         let changed = app
-            .http
-            .get(app.url(path))
+            .request(Method::GET, path)
             .header("if-none-match", "\"something-else\"")
             .send()
             .await?;
@@ -400,20 +377,22 @@ async fn second_read_is_a_cache_hit_with_the_same_etag_and_revalidates_to_304() 
 async fn stale_copy_is_served_while_the_database_is_unreachable() -> Result<()> {
     // Freshness 0: every cached copy is immediately stale, so each read tries the database.
     let TestApp {
-        app,
+        app: _app,
         redis: _redis,
         db,
-        http,
-    } = TestApp::start(&[
-        ("catalog_fresh_seconds", "0"),
-        ("catalog_max_stale_seconds", "600"),
-    ])
-    .await?;
+        client: app,
+    } = TestApp::builder()
+        .variables(&[
+            ("catalog_fresh_seconds", "0"),
+            ("catalog_max_stale_seconds", "600"),
+        ])
+        .start()
+        .await?;
     let path = "/api/courses/rust-ownership";
-    let fresh = http.get(app.url(path)).send().await?;
+    let fresh = app.get(path).await?;
     assert_eq!(header(&fresh, "x-cache"), "miss");
     let body = fresh.text().await?;
-    let refreshed = http.get(app.url(path)).send().await?;
+    let refreshed = app.get(path).await?;
     assert_eq!(
         header(&refreshed, "x-cache"),
         "miss",
@@ -422,14 +401,14 @@ async fn stale_copy_is_served_while_the_database_is_unreachable() -> Result<()> 
 
     drop(db); // DROP DATABASE ... WITH (FORCE): the database is gone.
 
-    let stale = http.get(app.url(path)).send().await?;
+    let stale = app.get(path).await?;
     assert_eq!(
         (stale.status(), header(&stale, "x-cache")),
         (StatusCode::OK, "stale".to_owned())
     );
     assert_eq!(stale.text().await?, body);
 
-    let uncached = http.get(app.url("/api/courses/async-rust")).send().await?;
+    let uncached = app.get("/api/courses/async-rust").await?;
     assert_eq!(uncached.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(header(&uncached, "retry-after"), "5");
     assert_problem(
@@ -444,19 +423,20 @@ async fn stale_copy_is_served_while_the_database_is_unreachable() -> Result<()> 
 #[tokio::test]
 async fn copies_past_the_maximum_staleness_are_not_served() -> Result<()> {
     let TestApp {
-        app,
+        app: _app,
         redis: _redis,
         db,
-        http,
-    } = TestApp::start(&[
-        ("catalog_fresh_seconds", "0"),
-        ("catalog_max_stale_seconds", "0"),
-    ])
-    .await?;
-    let first = http.get(app.url("/api/categories")).send().await?;
-    assert_eq!(first.status(), StatusCode::OK);
+        client: app,
+    } = TestApp::builder()
+        .variables(&[
+            ("catalog_fresh_seconds", "0"),
+            ("catalog_max_stale_seconds", "0"),
+        ])
+        .start()
+        .await?;
+    app.categories().await?;
     drop(db);
-    let expired = http.get(app.url("/api/categories")).send().await?;
+    let expired = app.categories().send().await?;
     assert_eq!(header(&expired, "retry-after"), "5");
     assert_problem(
         expired,
@@ -469,7 +449,7 @@ async fn copies_past_the_maximum_staleness_are_not_served() -> Result<()> {
 
 #[tokio::test]
 async fn concurrent_misses_on_one_key_make_one_database_trip() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     // Warm the connection pool on another key so the measured miss is one quick query.
     app.get("/api/categories").await?;
     let requests = (0..16).map(|_| app.get("/api/courses?sort=title"));
@@ -505,8 +485,8 @@ fn new_course() -> Value {
 
 #[tokio::test]
 async fn admin_writes_need_an_admin_session() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let student = app.student_cookie().await?;
+    let app = TestApp::start().await?;
+    let student = app.student().await?;
     let id = fixtures::course("async-rust").id;
     let writes = [
         ("POST", "/api/courses".to_owned()),
@@ -515,10 +495,9 @@ async fn admin_writes_need_an_admin_session() -> Result<()> {
         ("POST", format!("/api/courses/{id}/unpublish")),
     ];
     for (method, path) in writes {
-        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let method = Method::from_bytes(method.as_bytes())?;
         let anonymous = app
-            .http
-            .request(method.clone(), app.url(&path))
+            .request(method.clone(), &path)
             .json(&new_course())
             .send()
             .await?;
@@ -528,7 +507,8 @@ async fn admin_writes_need_an_admin_session() -> Result<()> {
             "/problems/unauthorized",
         )
         .await?;
-        let as_student = with_cookie(app.http.request(method, app.url(&path)), &student)
+        let as_student = student
+            .request(method, &path)
             .json(&new_course())
             .send()
             .await?;
@@ -539,53 +519,50 @@ async fn admin_writes_need_an_admin_session() -> Result<()> {
 
 #[tokio::test]
 async fn admin_creates_edits_publishes_and_unpublishes_a_course() -> Result<()> {
-    let app = TestApp::start(&[("catalog_fresh_seconds", "300")]).await?;
-    let admin = app.admin_cookie().await?;
-    let post = |path: &str| with_cookie(app.http.post(app.url(path)), &admin);
+    let app = TestApp::builder()
+        .variable("catalog_fresh_seconds", "300")
+        .start()
+        .await?;
+    let admin = app.admin().await?;
 
     // Cache the list and the categories first: the writes below must show up regardless.
-    assert_eq!(json_of(app.get("/api/courses").await?).await?["total"], 5);
-    app.get("/api/categories").await?;
+    assert_eq!(app.catalog_page("").await?.total, 5);
+    app.categories().await?;
 
-    let created = post("/api/courses").json(&new_course()).send().await?;
-    assert_eq!(created.status(), StatusCode::CREATED);
+    let created = admin.create_course(&new_course()).send().await?;
     assert_eq!(header(&created, "cache-control"), "private, no-store");
     let location = header(&created, "location");
-    let course = json_of(created).await?;
-    let id = course["id"].as_str().unwrap_or_default().to_owned();
+    let course: CourseDetail = json_of(created, StatusCode::CREATED).await?;
+    let id = course.summary.id.to_string();
     assert_eq!(location, format!("/api/courses/{id}"));
     assert_eq!(
-        (course["slug"].as_str(), course["published"].as_bool()),
-        (Some("zig-for-rustaceans"), Some(false))
+        (course.summary.slug.as_str(), course.summary.published),
+        ("zig-for-rustaceans", false)
     );
-    assert_eq!(
-        course["outline"],
-        json!(["Setup", "Comptime", "Allocators"])
-    );
+    assert_eq!(course.outline, ["Setup", "Comptime", "Allocators"]);
     assert_eq!(
         app.get("/api/courses/zig-for-rustaceans").await?.status(),
         StatusCode::NOT_FOUND
     );
 
-    let duplicate = post("/api/courses").json(&new_course()).send().await?;
+    let duplicate = admin.create_course(&new_course()).send().await?;
     assert_problem(duplicate, StatusCode::CONFLICT, "/problems/slug-taken").await?;
 
-    let published = post(&format!("/api/courses/{id}/publish")).send().await?;
-    assert_eq!(published.status(), StatusCode::OK);
-    assert_eq!(json_of(published).await?["published"], true);
+    let published = admin.publish_course(&id).await?;
+    assert!(published.summary.published);
     let list = app.get("/api/courses").await?;
     assert_eq!(
         header(&list, "x-cache"),
         "miss",
         "the write moved the list generation on"
     );
-    let list = json_of(list).await?;
+    let list: catalog_core::course::CoursePage = json_of(list, StatusCode::OK).await?;
     assert_eq!(
-        (list["total"].as_u64(), slugs(&list)[0].as_str()),
-        (Some(6), "zig-for-rustaceans")
+        (list.total, slugs(&list.items)[0]),
+        (6, "zig-for-rustaceans")
     );
-    let programming = json_of(app.get("/api/categories").await?).await?;
-    assert_eq!(programming["items"][2]["course_count"], 4);
+    let programming = app.categories().await?;
+    assert_eq!(programming.items[2].course_count, 4);
     assert_eq!(
         header(
             &app.get("/api/courses/zig-for-rustaceans").await?,
@@ -601,58 +578,56 @@ async fn admin_creates_edits_publishes_and_unpublishes_a_course() -> Result<()> 
         "hit"
     );
 
-    let patched = with_cookie(app.http.patch(app.url(&format!("/api/courses/{id}"))), &admin)
-        .json(&json!({"title": "Zig for Rust People", "slug": "zig-for-rust-people", "price": {"amount_cents": 2900, "currency": "USD"}}))
-        .send()
+    let patched = admin
+        .update_course(
+            &id,
+            &json!({"title": "Zig for Rust People", "slug": "zig-for-rust-people", "price": {"amount_cents": 2900, "currency": "USD"}}),
+        )
         .await?;
-    assert_eq!(patched.status(), StatusCode::OK);
-    let patched = json_of(patched).await?;
     assert_eq!(
         (
-            patched["title"].as_str(),
-            patched["price"]["amount_cents"].as_i64()
+            patched.summary.title.as_str(),
+            patched.summary.price.amount_cents
         ),
-        (Some("Zig for Rust People"), Some(2900))
+        ("Zig for Rust People", 2900)
     );
     assert_eq!(
-        patched["subtitle"], "Comptime without fear",
+        patched.summary.subtitle, "Comptime without fear",
         "fields not given are kept"
     );
-    let by_new_slug = app.get("/api/courses/zig-for-rust-people").await?;
-    assert_eq!(json_of(by_new_slug).await?["title"], "Zig for Rust People");
+    let by_new_slug = app.course("zig-for-rust-people").await?;
+    assert_eq!(by_new_slug.summary.title, "Zig for Rust People");
     assert_eq!(
         app.get("/api/courses/zig-for-rustaceans").await?.status(),
         StatusCode::NOT_FOUND,
         "the old slug's cached copy was dropped"
     );
-    let by_id = json_of(app.get(&format!("/api/courses/{id}")).await?).await?;
-    assert_eq!(by_id["price"]["amount_cents"], 2900);
+    let by_id = app.course(&id).await?;
+    assert_eq!(by_id.summary.price.amount_cents, 2900);
 
-    let taken = with_cookie(
-        app.http.patch(app.url(&format!("/api/courses/{id}"))),
-        &admin,
-    )
-    .json(&json!({"slug": "async-rust"}))
-    .send()
-    .await?;
+    let taken = admin
+        .update_course(&id, &json!({"slug": "async-rust"}))
+        .send()
+        .await?;
     assert_problem(taken, StatusCode::CONFLICT, "/problems/slug-taken").await?;
 
-    let unpublished = post(&format!("/api/courses/{id}/unpublish")).send().await?;
-    assert_eq!(json_of(unpublished).await?["published"], false);
+    let unpublished = admin.unpublish_course(&id).await?;
+    assert!(!unpublished.summary.published);
     assert_eq!(
         app.get("/api/courses/zig-for-rust-people").await?.status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(json_of(app.get("/api/courses").await?).await?["total"], 5);
+    assert_eq!(app.catalog_page("").await?.total, 5);
     Ok(())
 }
 
 #[tokio::test]
 async fn admin_input_errors_are_precise_problems() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let admin = app.admin_cookie().await?;
+    let app = TestApp::start().await?;
+    let admin = app.admin().await?;
     let create = |body: String, content_type: &str| {
-        with_cookie(app.http.post(app.url("/api/courses")), &admin)
+        admin
+            .request(Method::POST, "/api/courses")
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -665,7 +640,7 @@ async fn admin_input_errors_are_precise_problems() -> Result<()> {
         "/problems/invalid-request",
     )
     .await?;
-    assert_eq!(body["errors"][0]["field"], "category");
+    assert_eq!(body.errors[0].field, "category");
 
     let mut invalid = new_course();
     invalid["level"] = "expert".into();
@@ -676,11 +651,7 @@ async fn admin_input_errors_are_precise_problems() -> Result<()> {
         "/problems/invalid-request",
     )
     .await?;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(fields, ["level", "price.amount_cents"]);
+    assert_eq!(body.fields(), ["level", "price.amount_cents"]);
 
     assert_problem(
         create("{".into(), "application/json").await?,
@@ -702,23 +673,14 @@ async fn admin_input_errors_are_precise_problems() -> Result<()> {
     )
     .await?;
 
-    let empty_patch = with_cookie(app.http.patch(app.url("/api/courses/async-rust")), &admin)
-        .json(&json!({}))
-        .send()
-        .await?;
+    let empty_patch = admin.update_course("async-rust", &json!({})).send().await?;
     assert_problem(
         empty_patch,
         StatusCode::BAD_REQUEST,
         "/problems/invalid-request",
     )
     .await?;
-    let missing = with_cookie(
-        app.http
-            .post(app.url("/api/courses/no-such-course/publish")),
-        &admin,
-    )
-    .send()
-    .await?;
+    let missing = admin.publish_course("no-such-course").send().await?;
     assert_problem(missing, StatusCode::NOT_FOUND, "/problems/not-found").await?;
     Ok(())
 }
@@ -727,45 +689,132 @@ async fn admin_input_errors_are_precise_problems() -> Result<()> {
 async fn an_edit_in_one_instance_invalidates_a_second_instance_sharing_redis() -> Result<()> {
     // Long freshness: only the invalidation message, not expiry, can refresh instance B.
     let variables = [("catalog_fresh_seconds", "300")];
-    let app = TestApp::start(&variables).await?;
-    let second = start_app(&app.db.url(), &app.redis.url(), &variables).await?;
-    let detail = second.url("/api/courses/async-rust");
-    let list = second.url("/api/courses?instructor=ada-lovelace");
-    for url in [&detail, &list] {
-        assert_eq!(
-            header(&app.http.get(url.as_str()).send().await?, "x-cache"),
-            "miss"
-        );
-        assert_eq!(
-            header(&app.http.get(url.as_str()).send().await?, "x-cache"),
-            "hit"
-        );
+    let app = TestApp::builder().variables(&variables).start().await?;
+    let second = TestApp::builder()
+        .variables(&variables)
+        .start_beside(&app)
+        .await?;
+    for path in [
+        "/api/courses/async-rust",
+        "/api/courses?instructor=ada-lovelace",
+    ] {
+        assert_eq!(header(&second.get(path).await?, "x-cache"), "miss");
+        assert_eq!(header(&second.get(path).await?, "x-cache"), "hit");
     }
 
-    let admin = app.admin_cookie().await?;
-    let patched = with_cookie(app.http.patch(app.url("/api/courses/async-rust")), &admin)
-        .json(&json!({"title": "Async Rust, Revised"}))
-        .send()
+    let admin = app.admin().await?;
+    admin
+        .update_course("async-rust", &json!({"title": "Async Rust, Revised"}))
         .await?;
-    assert_eq!(patched.status(), StatusCode::OK);
 
     // Pub/sub delivery is asynchronous: poll instance B, bounded well below the 300 s budget.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let seen = json_of(app.http.get(detail.as_str()).send().await?).await?;
-        if seen["title"] == "Async Rust, Revised" {
+        let seen = second.course("async-rust").await?;
+        if seen.summary.title == "Async Rust, Revised" {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "instance B still serves {seen}"
+            "instance B still serves {seen:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let page = json_of(app.http.get(list.as_str()).send().await?).await?;
+    let page = second.catalog_page("instructor=ada-lovelace").await?;
     assert_eq!(
-        page["items"][0]["title"], "Async Rust, Revised",
+        page.items[0].title, "Async Rust, Revised",
         "list pages of instance B were invalidated too"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_the_redis_trigger_an_edit_shows_elsewhere_once_the_copy_expires() -> Result<()> {
+    // Hosted Spin clouds have no Redis trigger, so no cache-invalidator: the other
+    // instance's copy can only go by expiring. A short freshness makes that quick.
+    let variables = [("catalog_fresh_seconds", "1")];
+    let app = TestApp::builder().variables(&variables).start().await?;
+    let second = TestApp::builder()
+        .worker(Worker::NoRedisTriggers)
+        .variables(&variables)
+        .start_beside(&app)
+        .await?;
+    assert_eq!(
+        second.course("async-rust").await?.summary.title,
+        "Async Rust in Practice"
+    );
+
+    let admin = app.admin().await?;
+    admin
+        .update_course("async-rust", &json!({"title": "Async Rust, Revised"}))
+        .await?;
+
+    // Bounded well beyond the one-second budget; an entry that never expired fails here.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let seen = second.course("async-rust").await?;
+        if seen.summary.title == "Async Rust, Revised" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second instance still serves {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn what_a_request_survives_or_fails_on_is_logged_with_the_request_id_it_answered()
+-> Result<()> {
+    let log = GuestLog::new();
+    // Freshness 0: every cached copy is immediately stale, so each read tries the database.
+    let TestApp {
+        app: _app,
+        redis: _redis,
+        db,
+        client: app,
+    } = TestApp::builder()
+        .variables(&[
+            ("catalog_fresh_seconds", "0"),
+            ("catalog_max_stale_seconds", "600"),
+        ])
+        .stderr_to(log.path())
+        .start()
+        .await?;
+    let cached = app.get("/api/courses/rust-ownership").await?;
+    assert_eq!(cached.status(), StatusCode::OK);
+
+    drop(db); // DROP DATABASE ... WITH (FORCE): the database is gone.
+
+    let stale = app.get("/api/courses/rust-ownership").await?;
+    assert_eq!(header(&stale, "x-cache"), "stale");
+    let failed = app.get("/api/courses/async-rust").await?;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let stale_lines = log.of_request(&header(&stale, "x-request-id"))?;
+    assert_eq!(
+        events(&stale_lines),
+        [("catalog", "served-stale"), ("geo-router", "request")],
+        "{}",
+        log.text()?
+    );
+    let cause = stale_lines[0]["error"].as_str().unwrap_or_default();
+    assert!(cause.starts_with("database "), "{cause}");
+    assert_eq!(stale_lines[1]["status"], 200);
+    assert_eq!(stale_lines[1]["path"], "/api/courses/rust-ownership");
+
+    let failed_lines = log.of_request(&header(&failed, "x-request-id"))?;
+    assert_eq!(
+        events(&failed_lines),
+        [
+            ("catalog", "dependency-unavailable"),
+            ("geo-router", "request")
+        ],
+        "{}",
+        log.text()?
+    );
+    assert_eq!(failed_lines[1]["status"], 503);
     Ok(())
 }

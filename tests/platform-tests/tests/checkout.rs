@@ -1,14 +1,16 @@
-//! Checkout and asynchronous enrollment (issue 4), on the test host with real PostgreSQL
+//! Checkout and asynchronous enrollment, on the test host with real PostgreSQL
 //! and Redis: the journey, idempotency, concurrency, declines, and that every paid order
 //! ends enrolled exactly once when Redis, the worker or the network misbehave.
 
-mod commerce;
-
 use anyhow::{Context, Result};
-use commerce::{
-    DECLINED_CARD, PROVIDER_ERROR_CARD, SUCCESS_CARD, Shop, Worker, course_id, json_of,
+use commerce_core::views::{CheckoutResponse, RelayReport};
+use commerce_core::{Money, OrderStatus};
+use platform_tests::fixtures::course_id;
+use platform_tests::{
+    DECLINED_CARD, GuestLog, PROVIDER_ERROR_CARD, Problem, SUCCESS_CARD, TestApp, Worker, events,
+    header, json_of,
 };
-use platform_tests::with_cookie;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -24,128 +26,95 @@ async fn no_op() -> Result<()> {
 
 #[tokio::test]
 async fn register_fill_the_cart_check_out_and_get_enrolled() -> Result<()> {
-    let shop = Shop::start(Worker::Running, &[]).await?;
-    let email = format!("{}@example.com", Uuid::now_v7().simple());
-    let registered = shop
-        .http
-        .post(shop.url("/api/accounts"))
-        .json(&json!({ "email": email, "password": "correct horse battery staple", "name": "Ada" }))
-        .send()
-        .await?;
-    json_of(registered, 201).await?;
-    let cookie = platform_tests::sign_in(
-        &shop.http,
-        &shop.app,
-        &email,
-        "correct horse battery staple",
-    )
-    .await?;
-    let user = commerce::User {
-        id: Uuid::nil(),
-        cookie,
-    };
+    let shop = TestApp::start().await?;
+    let user = shop.register_and_sign_in().await?;
 
-    shop.add_to_cart(&user.cookie, &course_id("rust-ownership"))
-        .await?;
-    let cart = shop
-        .add_to_cart(&user.cookie, &course_id("async-rust"))
-        .await?;
-    assert_eq!(cart["count"], 2);
-    assert_eq!(
-        cart["total"],
-        json!({ "amount_cents": 1999 + 4999, "currency": "USD" })
-    );
+    user.add_to_cart(course_id("rust-ownership")).await?;
+    let cart = user.add_to_cart(course_id("async-rust")).await?;
+    assert_eq!(cart.count, 2);
+    assert_eq!(cart.total, Money::new(1999 + 4999, "USD"));
 
     let key = Uuid::now_v7().to_string();
-    let answer = json_of(shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?, 201).await?;
-    let order_id = answer["order"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(answer["poll"], format!("/api/orders/{order_id}"));
-    assert_eq!(answer["order"]["status"], "paid");
-    assert_eq!(answer["order"]["total"]["amount_cents"], 1999 + 4999);
+    let answer = user.checkout(&key, SUCCESS_CARD).await?;
+    let order_id = answer.order.id;
+    assert_eq!(answer.poll, format!("/api/orders/{order_id}"));
+    assert_eq!(answer.order.status, OrderStatus::Paid);
+    assert_eq!(answer.order.total.amount_cents, 1999 + 4999);
 
-    let order = shop.wait_until_enrolled(&user, &order_id, no_op).await?;
-    assert_eq!(order["items"].as_array().map(Vec::len), Some(2));
-    let enrollments = shop.get_json(&user.cookie, "/api/me/enrollments").await?;
-    let mut slugs: Vec<&str> = enrollments["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item["slug"].as_str())
+    let order = user.wait_until_enrolled(order_id, no_op).await?;
+    assert_eq!(order.items.len(), 2);
+    let enrollments = user.enrollments().await?;
+    let mut slugs: Vec<&str> = enrollments
+        .items
+        .iter()
+        .map(|item| item.slug.as_str())
         .collect();
     slugs.sort_unstable();
     assert_eq!(slugs, ["async-rust", "rust-ownership"]);
-    assert_eq!(
-        shop.get_json(&user.cookie, "/api/cart").await?["count"],
-        0,
-        "cart empties after success"
-    );
-    let orders = shop.get_json(&user.cookie, "/api/orders").await?;
-    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(shop.count(ENROLLMENTS_OF_ORDER, &order_id).await?, 2);
+    assert_eq!(user.cart().await?.count, 0, "cart empties after success");
+    assert_eq!(user.orders().await?.items.len(), 1);
+    assert_eq!(shop.db.count(ENROLLMENTS_OF_ORDER, order_id).await?, 2);
 
     // An owned course cannot be bought again.
-    let again = shop
-        .put_item(&user.cookie, &course_id("async-rust"))
+    let again = user
+        .add_to_cart(course_id("async-rust"))
+        .problem(StatusCode::CONFLICT)
         .await?;
-    assert_eq!(
-        json_of(again, 409).await?["type"],
-        "/problems/course-already-owned"
-    );
+    assert_eq!(again.kind, "/problems/course-already-owned");
     Ok(())
 }
 
 #[tokio::test]
 async fn the_same_key_replays_the_first_answer_and_refuses_another_body() -> Result<()> {
-    let shop = Shop::start(Worker::Running, &[]).await?;
+    let shop = TestApp::start().await?;
     let user = shop.student().await?;
-    shop.add_to_cart(&user.cookie, &course_id("python-data"))
-        .await?;
+    user.add_to_cart(course_id("python-data")).await?;
 
-    let missing_key = with_cookie(shop.http.post(shop.url("/api/checkout")), &user.cookie)
+    let missing_key = user
+        .request(Method::POST, "/api/checkout")
         .json(&json!({ "card_number": SUCCESS_CARD }))
         .send()
         .await?;
     assert_eq!(
-        json_of(missing_key, 400).await?["type"],
+        json_of::<Problem>(missing_key, StatusCode::BAD_REQUEST)
+            .await?
+            .kind,
         "/problems/invalid-request"
     );
 
     let key = Uuid::now_v7().to_string();
-    let first = json_of(shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?, 201).await?;
-    let replay = shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?;
+    let first = user.checkout(&key, SUCCESS_CARD).await?;
+    let replay = user.checkout(&key, SUCCESS_CARD).send().await?;
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
-    let replay = json_of(replay, 201).await?;
+    let replay: CheckoutResponse = json_of(replay, StatusCode::CREATED).await?;
     assert_eq!(replay, first, "same order, same status");
 
-    let reused = shop.checkout(&user.cookie, &key, DECLINED_CARD).await?;
-    assert_eq!(
-        json_of(reused, 422).await?["type"],
-        "/problems/idempotency-key-reused"
-    );
+    let reused = user
+        .checkout(&key, DECLINED_CARD)
+        .problem(StatusCode::UNPROCESSABLE_ENTITY)
+        .await?;
+    assert_eq!(reused.kind, "/problems/idempotency-key-reused");
 
-    let orders = shop.get_json(&user.cookie, "/api/orders").await?;
-    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(user.orders().await?.items.len(), 1);
     Ok(())
 }
 
 #[tokio::test]
 async fn twenty_concurrent_duplicates_make_one_order_and_one_charge() -> Result<()> {
     // A slow provider keeps the first request in flight while the others arrive.
-    let shop = Shop::start(Worker::Running, &[("payments_test_latency_ms", "300")]).await?;
-    let user = shop.student().await?;
-    shop.add_to_cart(&user.cookie, &course_id("typography"))
+    let shop = TestApp::builder()
+        .variable("payments_test_latency_ms", "300")
+        .start()
         .await?;
+    let user = shop.student().await?;
+    user.add_to_cart(course_id("typography")).await?;
     let key = Uuid::now_v7().to_string();
 
-    let attempts = (0..20).map(|_| shop.checkout(&user.cookie, &key, SUCCESS_CARD));
+    let attempts = (0..20).map(|_| user.checkout(&key, SUCCESS_CARD).into_future());
     let answers = futures::future::join_all(attempts).await;
     let mut order_ids = Vec::new();
     for answer in answers {
-        let body = json_of(answer?, 201).await?;
-        order_ids.push(body["order"]["id"].as_str().unwrap_or_default().to_owned());
+        order_ids.push(answer?.order.id);
     }
     order_ids.dedup();
     assert_eq!(
@@ -153,7 +122,7 @@ async fn twenty_concurrent_duplicates_make_one_order_and_one_charge() -> Result<
         1,
         "every duplicate answers with the one order"
     );
-    let order_id = &order_ids[0];
+    let order_id = order_ids[0];
 
     let orders = shop
         .db
@@ -161,82 +130,76 @@ async fn twenty_concurrent_duplicates_make_one_order_and_one_charge() -> Result<
         .query_one("SELECT count(*) FROM orders", &[])
         .await?;
     assert_eq!(orders.get::<_, i64>(0), 1);
-    assert_eq!(shop.count(PAYMENTS_OF_ORDER, order_id).await?, 1);
-    shop.wait_until_enrolled(&user, order_id, no_op).await?;
-    assert_eq!(shop.count(ENROLLMENTS_OF_ORDER, order_id).await?, 1);
+    assert_eq!(shop.db.count(PAYMENTS_OF_ORDER, order_id).await?, 1);
+    user.wait_until_enrolled(order_id, no_op).await?;
+    assert_eq!(shop.db.count(ENROLLMENTS_OF_ORDER, order_id).await?, 1);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_declined_card_fails_the_order_and_enrolls_nothing() -> Result<()> {
-    let shop = Shop::start(Worker::Running, &[("outbox_redrive_after_seconds", "0")]).await?;
+    let shop = TestApp::builder()
+        .variable("outbox_redrive_after_seconds", "0")
+        .start()
+        .await?;
     let user = shop.student().await?;
     let admin = shop.admin().await?;
-    shop.add_to_cart(&user.cookie, &course_id("figma-basics"))
-        .await?;
-    shop.add_to_cart(&user.cookie, &course_id("async-rust"))
-        .await?;
+    user.add_to_cart(course_id("figma-basics")).await?;
+    user.add_to_cart(course_id("async-rust")).await?;
 
     let key = Uuid::now_v7().to_string();
-    let declined = json_of(shop.checkout(&user.cookie, &key, DECLINED_CARD).await?, 402).await?;
-    assert_eq!(declined["type"], "/problems/payment-declined");
+    let declined = user
+        .checkout(&key, DECLINED_CARD)
+        .problem(StatusCode::PAYMENT_REQUIRED)
+        .await?;
+    assert_eq!(declined.kind, "/problems/payment-declined");
 
-    let orders = shop.get_json(&user.cookie, "/api/orders").await?;
-    assert_eq!(orders["items"][0]["status"], "payment_failed");
+    let orders = user.orders().await?;
+    assert_eq!(orders.items[0].status, OrderStatus::PaymentFailed);
+    assert_eq!(admin.relay().await?, RelayReport::default());
+    assert!(user.enrollments().await?.items.is_empty());
     assert_eq!(
-        shop.relay(&admin).await?,
-        json!({ "republished": 0, "dead_lettered": 0, "enrolled_directly": 0 })
-    );
-    let enrollments = shop.get_json(&user.cookie, "/api/me/enrollments").await?;
-    assert_eq!(enrollments["items"], json!([]));
-    assert_eq!(
-        shop.get_json(&user.cookie, "/api/cart").await?["count"],
+        user.cart().await?.count,
         2,
         "the cart is kept for another try"
     );
 
     // The replay of a declined attempt is the same 402.
-    let replay = shop.checkout(&user.cookie, &key, DECLINED_CARD).await?;
-    assert_eq!(json_of(replay, 402).await?, declined);
+    let replay = user
+        .checkout(&key, DECLINED_CARD)
+        .problem(StatusCode::PAYMENT_REQUIRED)
+        .await?;
+    assert_eq!(replay, declined);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_provider_error_is_retryable_with_the_same_key() -> Result<()> {
-    let shop = Shop::start(Worker::Running, &[]).await?;
+    let shop = TestApp::start().await?;
     let user = shop.student().await?;
-    shop.add_to_cart(&user.cookie, &course_id("python-data"))
-        .await?;
+    user.add_to_cart(course_id("python-data")).await?;
     let key = Uuid::now_v7().to_string();
-    let failed = shop
-        .checkout(&user.cookie, &key, PROVIDER_ERROR_CARD)
+    let failed = user
+        .checkout(&key, PROVIDER_ERROR_CARD)
+        .problem(StatusCode::SERVICE_UNAVAILABLE)
         .await?;
+    assert_eq!(failed.kind, "/problems/service-unavailable");
+    let orders = user.orders().await?;
+    assert_eq!(orders.items[0].status, OrderStatus::PendingPayment);
     assert_eq!(
-        json_of(failed, 503).await?["type"],
-        "/problems/service-unavailable"
-    );
-    let orders = shop.get_json(&user.cookie, "/api/orders").await?;
-    assert_eq!(orders["items"][0]["status"], "pending_payment");
-    assert_eq!(
-        shop.count(
-            PAYMENTS_OF_ORDER,
-            orders["items"][0]["id"].as_str().unwrap_or_default()
-        )
-        .await?,
+        shop.db.count(PAYMENTS_OF_ORDER, orders.items[0].id).await?,
         0
     );
 
     // The retry resumes the same order: no second order, nothing charged while the provider fails.
-    let retried = shop
-        .checkout(&user.cookie, &key, PROVIDER_ERROR_CARD)
+    let retried = user
+        .checkout(&key, PROVIDER_ERROR_CARD)
+        .problem(StatusCode::SERVICE_UNAVAILABLE)
         .await?;
+    assert_eq!(retried.kind, "/problems/service-unavailable");
+    let after_retry = user.orders().await?;
     assert_eq!(
-        json_of(retried, 503).await?["type"],
-        "/problems/service-unavailable"
-    );
-    let after_retry = shop.get_json(&user.cookie, "/api/orders").await?;
-    assert_eq!(
-        after_retry["items"], orders["items"],
+        after_retry.items, orders.items,
         "still the one pending order"
     );
     Ok(())
@@ -244,34 +207,26 @@ async fn a_provider_error_is_retryable_with_the_same_key() -> Result<()> {
 
 #[tokio::test]
 async fn a_paid_order_is_enrolled_once_after_redis_was_down_during_checkout() -> Result<()> {
-    let shop = Shop::start(
-        Worker::Running,
-        &[
+    let shop = TestApp::builder()
+        .variables(&[
             ("outbox_redrive_after_seconds", "0"),
             ("outbox_max_attempts", "1000"),
-        ],
-    )
-    .await?;
+        ])
+        .start()
+        .await?;
     let user = shop.student().await?;
     let admin = shop.admin().await?;
-    shop.add_to_cart(&user.cookie, &course_id("rust-ownership"))
-        .await?;
+    user.add_to_cart(course_id("rust-ownership")).await?;
 
     shop.redis.stop().await?;
-    let answer = json_of(
-        shop.checkout(&user.cookie, &Uuid::now_v7().to_string(), SUCCESS_CARD)
-            .await?,
-        201,
-    )
-    .await?;
-    let order_id = answer["order"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let answer = user
+        .checkout(&Uuid::now_v7().to_string(), SUCCESS_CARD)
+        .await?;
+    let order_id = answer.order.id;
     let unpublished = shop
         .db
         .client
-        .query_one("SELECT published_at IS NULL, last_error IS NOT NULL FROM outbox WHERE order_id = $1::text::uuid", &[&order_id])
+        .query_one("SELECT published_at IS NULL, last_error IS NOT NULL FROM outbox WHERE order_id = $1::text::uuid", &[&order_id.to_string()])
         .await?;
     assert!(
         unpublished.get::<_, bool>(0) && unpublished.get::<_, bool>(1),
@@ -280,13 +235,13 @@ async fn a_paid_order_is_enrolled_once_after_redis_was_down_during_checkout() ->
     shop.redis.start().await?;
 
     // A cron calling the relay: it re-publishes until the (re-subscribed) worker has applied it.
-    shop.wait_until_enrolled(&user, &order_id, || async {
-        shop.relay(&admin).await?;
+    user.wait_until_enrolled(order_id, || async {
+        admin.relay().await?;
         Ok(())
     })
     .await?;
-    assert_eq!(shop.count(ENROLLMENTS_OF_ORDER, &order_id).await?, 1);
-    assert_eq!(shop.count(PROCESSED_EVENTS_OF_ORDER, &order_id).await?, 1);
+    assert_eq!(shop.db.count(ENROLLMENTS_OF_ORDER, order_id).await?, 1);
+    assert_eq!(shop.db.count(PROCESSED_EVENTS_OF_ORDER, order_id).await?, 1);
     Ok(())
 }
 
@@ -296,28 +251,29 @@ async fn paid_orders_are_enrolled_once_the_worker_is_back_or_by_the_direct_relay
         ("outbox_redrive_after_seconds", "0"),
         ("outbox_max_attempts", "1000"),
     ];
-    let shop = Shop::start(Worker::Absent, &redrive_now).await?;
+    let shop = TestApp::builder()
+        .worker(Worker::Absent)
+        .variables(&redrive_now)
+        .start()
+        .await?;
     let user = shop.student().await?;
 
     // Published into the void: nobody subscribes to orders.paid.
-    let first = shop.buy(&user, &["rust-ownership"]).await?;
-    let first_id = first["order"]["id"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(
-        shop.get_json(&user.cookie, &format!("/api/orders/{first_id}"))
-            .await?["status"],
-        "paid"
-    );
+    let first_id = user.buy(&["rust-ownership"]).await?.order.id;
+    assert_eq!(user.order(first_id).await?.status, OrderStatus::Paid);
 
     // The worker comes back (an app with the trigger on the same database and Redis);
     // the relay re-publishes the event for it.
-    let with_worker = shop.start_another(Worker::Running, &redrive_now).await?;
-    let admin = shop.admin_on(&with_worker).await?;
-    shop.wait_until_enrolled(&user, &first_id, || async {
-        let relay = with_cookie(
-            shop.http.post(with_worker.url("/api/admin/outbox/relay")),
-            &admin.cookie,
-        );
-        json_of(relay.send().await?, 200)
+    let with_worker = TestApp::builder()
+        .variables(&redrive_now)
+        .start_beside(&shop)
+        .await?;
+    let admin = shop
+        .user_on(&with_worker, accounts_core::Role::Admin)
+        .await?;
+    user.wait_until_enrolled(first_id, || async {
+        admin
+            .relay()
             .await
             .context("relay on the app with the worker")?;
         Ok(())
@@ -326,74 +282,61 @@ async fn paid_orders_are_enrolled_once_the_worker_is_back_or_by_the_direct_relay
     with_worker.stop().await;
 
     // A host without the Redis trigger: the relay in direct mode enrolls in PostgreSQL.
-    let second = shop.buy(&user, &["async-rust"]).await?;
-    let second_id = second["order"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let direct = shop
-        .start_another(
-            Worker::Absent,
-            &[
-                ("enrollment_mode", "direct"),
-                ("outbox_redrive_after_seconds", "0"),
-            ],
-        )
+    let second_id = user.buy(&["async-rust"]).await?.order.id;
+    let direct = TestApp::builder()
+        .worker(Worker::Absent)
+        .variables(&[
+            ("enrollment_mode", "direct"),
+            ("outbox_redrive_after_seconds", "0"),
+        ])
+        .start_beside(&shop)
         .await?;
-    let admin = shop.admin_on(&direct).await?;
-    let relay = with_cookie(
-        shop.http.post(direct.url("/api/admin/outbox/relay")),
-        &admin.cookie,
-    );
-    let report = json_of(relay.send().await?, 200)
-        .await
-        .context("relay in direct mode")?;
-    assert_eq!(report["enrolled_directly"], 1, "{report}");
-    shop.wait_until_enrolled(&user, &second_id, no_op).await?;
+    let admin = shop.user_on(&direct, accounts_core::Role::Admin).await?;
+    let report = admin.relay().await.context("relay in direct mode")?;
+    assert_eq!(report.enrolled_directly, 1, "{report:?}");
+    user.wait_until_enrolled(second_id, no_op).await?;
 
-    for order_id in [&first_id, &second_id] {
-        assert_eq!(shop.count(ENROLLMENTS_OF_ORDER, order_id).await?, 1);
-        assert_eq!(shop.count(PROCESSED_EVENTS_OF_ORDER, order_id).await?, 1);
+    for order_id in [first_id, second_id] {
+        assert_eq!(shop.db.count(ENROLLMENTS_OF_ORDER, order_id).await?, 1);
+        assert_eq!(shop.db.count(PROCESSED_EVENTS_OF_ORDER, order_id).await?, 1);
     }
     Ok(())
 }
 
 #[tokio::test]
 async fn direct_mode_enrolls_at_checkout() -> Result<()> {
-    let shop = Shop::start(Worker::Absent, &[("enrollment_mode", "direct")]).await?;
-    let user = shop.student().await?;
-    let answer = shop.buy(&user, &["typography"]).await?;
-    let order_id = answer["order"]["id"].as_str().unwrap_or_default();
-    let order = shop
-        .get_json(&user.cookie, &format!("/api/orders/{order_id}"))
+    let shop = TestApp::builder()
+        .worker(Worker::Absent)
+        .variable("enrollment_mode", "direct")
+        .start()
         .await?;
-    assert_eq!(order["status"], "enrolled");
+    let user = shop.student().await?;
+    let answer = user.buy(&["typography"]).await?;
+    let order = user.order(answer.order.id).await?;
+    assert_eq!(order.status, OrderStatus::Enrolled);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing_and_poison_is_dead_lettered() -> Result<()> {
-    let shop = Shop::start(Worker::Running, &[]).await?;
+    let shop = TestApp::start().await?;
     let user = shop.student().await?;
     let admin = shop.admin().await?;
-    let answer = shop.buy(&user, &["rust-ownership", "python-data"]).await?;
-    let order_id = answer["order"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    shop.wait_until_enrolled(&user, &order_id, no_op).await?;
-    let enrolled_before = shop.get_json(&user.cookie, "/api/me/enrollments").await?;
+    let answer = user.buy(&["rust-ownership", "python-data"]).await?;
+    let order_id = answer.order.id;
+    user.wait_until_enrolled(order_id, no_op).await?;
+    let enrolled_before = user.enrollments().await?;
 
     let payload: String = shop
         .db
         .client
         .query_one(
             "SELECT payload::text FROM outbox WHERE order_id = $1::text::uuid",
-            &[&order_id],
+            &[&order_id.to_string()],
         )
         .await?
         .get(0);
-    let unknown_order = payload.replace(&order_id, &Uuid::now_v7().to_string());
+    let unknown_order = payload.replace(&order_id.to_string(), &Uuid::now_v7().to_string());
     for message in [payload.as_bytes(), payload.as_bytes()] {
         assert_eq!(
             shop.publish("orders.paid", message).await?,
@@ -413,27 +356,16 @@ async fn a_redelivered_event_changes_nothing_and_poison_is_dead_lettered() -> Re
     // The three poison messages show up for admins; the duplicates do not.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let letters = loop {
-        let letters = shop
-            .get_json(&admin.cookie, "/api/admin/dead-letters")
-            .await?;
-        if letters["items"].as_array().map_or(0, Vec::len) >= 3
-            || std::time::Instant::now() > deadline
-        {
+        let letters = admin.dead_letters().await?;
+        if letters.items.len() >= 3 || std::time::Instant::now() > deadline {
             break letters;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    let items = letters["items"].as_array().cloned().unwrap_or_default();
-    assert_eq!(items.len(), 3, "{letters}");
-    assert!(
-        items
-            .iter()
-            .all(|item| item["source"] == "enrollment-worker")
-    );
-    let reasons: Vec<&str> = items
-        .iter()
-        .filter_map(|item| item["reason"].as_str())
-        .collect();
+    let items = &letters.items;
+    assert_eq!(items.len(), 3, "{letters:?}");
+    assert!(items.iter().all(|item| item.source == "enrollment-worker"));
+    let reasons: Vec<&str> = items.iter().map(|item| item.reason.as_str()).collect();
     assert!(
         reasons
             .iter()
@@ -447,42 +379,34 @@ async fn a_redelivered_event_changes_nothing_and_poison_is_dead_lettered() -> Re
         "{reasons:?}"
     );
 
-    assert_eq!(
-        shop.get_json(&user.cookie, "/api/me/enrollments").await?,
-        enrolled_before
-    );
-    assert_eq!(shop.count(ENROLLMENTS_OF_ORDER, &order_id).await?, 2);
-    assert_eq!(shop.count(PROCESSED_EVENTS_OF_ORDER, &order_id).await?, 1);
+    assert_eq!(user.enrollments().await?, enrolled_before);
+    assert_eq!(shop.db.count(ENROLLMENTS_OF_ORDER, order_id).await?, 2);
+    assert_eq!(shop.db.count(PROCESSED_EVENTS_OF_ORDER, order_id).await?, 1);
 
-    let forbidden = shop.get(&user.cookie, "/api/admin/dead-letters").await?;
+    let forbidden = user.dead_letters().send().await?;
     assert_eq!(forbidden.status(), 403);
     Ok(())
 }
 
 #[tokio::test]
 async fn the_relay_dead_letters_an_event_after_the_maximum_attempts() -> Result<()> {
-    let shop = Shop::start(
-        Worker::Absent,
-        &[
+    let shop = TestApp::builder()
+        .worker(Worker::Absent)
+        .variables(&[
             ("outbox_redrive_after_seconds", "0"),
             ("outbox_max_attempts", "2"),
-        ],
-    )
-    .await?;
+        ])
+        .start()
+        .await?;
     let user = shop.student().await?;
     let admin = shop.admin().await?;
-    shop.buy(&user, &["figma-basics"]).await?;
+    user.buy(&["figma-basics"]).await?;
 
-    assert_eq!(shop.relay(&admin).await?["republished"], 1);
-    assert_eq!(shop.relay(&admin).await?["dead_lettered"], 1);
-    assert_eq!(
-        shop.relay(&admin).await?,
-        json!({ "republished": 0, "dead_lettered": 0, "enrolled_directly": 0 })
-    );
-    let letters = shop
-        .get_json(&admin.cookie, "/api/admin/dead-letters")
-        .await?;
-    assert_eq!(letters["items"][0]["source"], "outbox");
+    assert_eq!(admin.relay().await?.republished, 1);
+    assert_eq!(admin.relay().await?.dead_lettered, 1);
+    assert_eq!(admin.relay().await?, RelayReport::default());
+    let letters = admin.dead_letters().await?;
+    assert_eq!(letters.items[0].source, "outbox");
     Ok(())
 }
 
@@ -508,10 +432,12 @@ async fn order_awaiting_payment(db: &tokio_postgres::Client, user_id: Uuid) -> R
 #[tokio::test]
 async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> Result<()> {
     // The provider takes a while: long enough to end every session of the database meanwhile.
-    let shop = Shop::start(Worker::Running, &[("payments_test_latency_ms", "1500")]).await?;
-    let user = shop.student().await?;
-    shop.add_to_cart(&user.cookie, &course_id("rust-ownership"))
+    let shop = TestApp::builder()
+        .variable("payments_test_latency_ms", "1500")
+        .start()
         .await?;
+    let user = shop.student().await?;
+    user.add_to_cart(course_id("rust-ownership")).await?;
     let key = Uuid::now_v7().to_string();
     let observer = db::connect(&shop.db.url()).await?;
     let restart = async {
@@ -526,8 +452,7 @@ async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> R
             .await?;
         Ok::<(), anyhow::Error>(())
     };
-    let (answer, restarted) =
-        tokio::join!(shop.checkout(&user.cookie, &key, SUCCESS_CARD), restart);
+    let (answer, restarted) = tokio::join!(user.checkout(&key, SUCCESS_CARD).send(), restart);
     restarted?;
     let answer = answer?;
     assert_eq!(
@@ -541,18 +466,15 @@ async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> R
     // The client retries with the same key until the interrupted attempt's claim lapses.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     let order = loop {
-        let retried = shop.checkout(&user.cookie, &key, SUCCESS_CARD).await?;
+        let retried = user.checkout(&key, SUCCESS_CARD).send().await?;
         match retried.status().as_u16() {
-            201 => break retried.json::<serde_json::Value>().await?,
+            201 => break json_of::<CheckoutResponse>(retried, StatusCode::CREATED).await?,
             409 | 503 => {}
             other => anyhow::bail!("retry: {other} {}", retried.text().await?),
         }
         anyhow::ensure!(std::time::Instant::now() < deadline, "the retry never paid");
     };
-    let order_id = order["order"]["id"]
-        .as_str()
-        .context("order id")?
-        .to_owned();
+    let order_id = order.order.id.to_string();
     let payments: i64 = observer
         .query_one(PAYMENTS_OF_ORDER, &[&order_id])
         .await?
@@ -566,5 +488,35 @@ async fn a_database_restart_mid_checkout_is_a_503_and_the_retry_pays_once() -> R
         .await?
         .get(0);
     assert_eq!(orders, 1, "one order");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_provider_error_is_logged_with_the_request_id_and_never_the_card() -> Result<()> {
+    let log = GuestLog::new();
+    let shop = TestApp::builder().stderr_to(log.path()).start().await?;
+    let user = shop.student().await?;
+    user.add_to_cart(course_id("python-data")).await?;
+    let failed = user
+        .checkout(&Uuid::now_v7().to_string(), PROVIDER_ERROR_CARD)
+        .send()
+        .await?;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let lines = log.of_request(&header(&failed, "x-request-id"))?;
+    let text = log.text()?;
+    assert_eq!(
+        events(&lines),
+        [
+            ("checkout", "payment-failed"),
+            ("checkout", "dependency-unavailable"),
+            ("geo-router", "request"),
+        ],
+        "{text}"
+    );
+    let session = user.cookies().split(';').next().unwrap_or_default();
+    for secret in [PROVIDER_ERROR_CARD, session] {
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
+    }
     Ok(())
 }

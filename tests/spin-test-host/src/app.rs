@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::cli::OutputFile;
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
@@ -48,6 +49,7 @@ impl App {
             tcp_nodelay: std::env::var("SPIN_TEST_HOST_TCP_NODELAY").is_ok_and(|v| v == "1"),
             instance_reuse: InstanceReuse::default(),
             state_dir: None,
+            stderr: None,
         }
     }
 }
@@ -63,6 +65,8 @@ pub struct AppBuilder {
     instance_reuse: InstanceReuse,
     /// `None`: a fresh state dir for this start (see [`AppBuilder::state_dir`]).
     state_dir: Option<StateDir>,
+    /// `None`: the guests' stderr is this process's (see [`AppBuilder::stderr_to`]).
+    stderr: Option<PathBuf>,
 }
 
 impl AppBuilder {
@@ -108,6 +112,14 @@ impl AppBuilder {
         self
     }
 
+    /// Appends what every instance of this app writes to stderr to the file at `path`
+    /// (created if missing) instead of this process's stderr, so a test can read the log
+    /// lines of its own app.
+    pub fn stderr_to(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stderr = Some(path.into());
+        self
+    }
+
     /// Loads and compiles the components, subscribes Redis triggers, and starts serving HTTP.
     pub async fn start(self) -> Result<RunningApp> {
         let manifest = Manifest::load(&self.manifest)?;
@@ -131,6 +143,16 @@ impl AppBuilder {
             }
         };
         let reuse = self.instance_reuse;
+        let stderr = match &self.stderr {
+            Some(path) => Some(OutputFile::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open {} for stderr", path.display()))?,
+            )),
+            None => None,
+        };
         let app = tokio::task::spawn_blocking(move || {
             AppInner::load(
                 &manifest,
@@ -138,6 +160,7 @@ impl AppBuilder {
                 &runtime_config,
                 state_dir.as_deref(),
                 reuse,
+                stderr,
             )
         })
         .await??;
@@ -288,6 +311,8 @@ pub struct AppInner {
     pub redis_triggers: Vec<crate::redis_trigger::Subscription>,
     /// PostgreSQL connection pools, shared by every request as in Spin.
     pub postgres_pools: crate::postgres::PostgresPools,
+    /// Where instances write stderr; `None`: inherited.
+    pub guest_stderr: Option<OutputFile>,
 }
 
 /// What an HTTP handler is made of, before the app that owns it exists.
@@ -303,6 +328,7 @@ impl AppInner {
         config: &RuntimeConfig,
         state_dir: Option<&Path>,
         reuse: InstanceReuse,
+        guest_stderr: Option<OutputFile>,
     ) -> Result<Arc<Self>> {
         let engine = crate::engine::engine()?.clone();
         let linker = crate::instance::linker(&engine)?;
@@ -430,6 +456,7 @@ impl AppInner {
                 key_value,
                 redis_triggers,
                 postgres_pools: crate::postgres::PostgresPools::default(),
+                guest_stderr,
             }
         }))
     }

@@ -31,7 +31,11 @@ pub struct InstanceState {
 impl InstanceState {
     pub fn new(app: &Arc<AppInner>, component: &LoadedComponent) -> Result<Self> {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
+        wasi.inherit_stdout();
+        match &app.guest_stderr {
+            Some(file) => wasi.stderr(file.clone()),
+            None => wasi.inherit_stderr(),
+        };
         for (key, value) in &component.environment {
             wasi.env(key, value);
         }

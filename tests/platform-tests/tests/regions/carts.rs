@@ -1,37 +1,40 @@
 //! Carts live in their home region's key-value store.
 
-use anyhow::{Context, Result, ensure};
-use platform_tests::{fixtures, with_cookie};
+use anyhow::{Context, Result};
+use commerce_core::views::{CartView, CheckoutResponse};
+use platform_tests::regions::*;
+use platform_tests::{Problem, SUCCESS_CARD, cookies_set, fixtures, json_of, set_cookie};
+use reqwest::StatusCode;
 use uuid::Uuid;
-
-use crate::harness::*;
 
 #[tokio::test]
 async fn cart_operations_follow_the_cart_home_cookie() -> Result<()> {
     let regions = Regions::start(&[]).await?;
-    let (_, session) = regions.user(accounts_core::Role::Student).await?;
+    let user = regions.user(accounts_core::Role::Student).await?;
+    let session = user.cookies();
     let course = fixtures::course("typography").id;
-    let put = regions.add_to_cart("eu-west", course, &session).await?;
+    let put = regions
+        .entering("eu-west", AUSTRALIA)
+        .with_cookies(session)
+        .add_to_cart(course)
+        .send()
+        .await?;
     assert_eq!(served_by(&put), "ap-south");
     let home = set_cookie(&put, "cp_cart_region").context("cart home cookie")?;
     assert_eq!(home, "cp_cart_region=ap-south");
 
     // The same client, now travelling in Europe, still reaches its cart.
-    let cart = regions
-        .get_with(
-            "eu-west",
-            "/api/cart",
-            NETHERLANDS,
-            &format!("{session}; {home}"),
-        )
+    let in_europe = regions.entering("eu-west", NETHERLANDS);
+    let cart = in_europe
+        .with_cookies(&format!("{session}; {home}"))
+        .cart()
+        .send()
         .await?;
     assert_eq!(served_by(&cart), "ap-south");
-    let body: serde_json::Value = cart.json().await?;
-    assert_eq!(body["count"], 1, "{body}");
+    let body: CartView = json_of(cart, StatusCode::OK).await?;
+    assert_eq!(body.count, 1, "{body:?}");
     // Without the cookie, Europe serves an (empty) cart of its own.
-    let fresh = regions
-        .get_with("eu-west", "/api/cart", NETHERLANDS, &session)
-        .await?;
+    let fresh = in_europe.with_cookies(session).cart().send().await?;
     assert_eq!(served_by(&fresh), "eu-west");
     Ok(())
 }
@@ -39,7 +42,7 @@ async fn cart_operations_follow_the_cart_home_cookie() -> Result<()> {
 /// The cookies a browser holds after `response`: `jar`'s, replaced or added by its answer.
 fn browser_cookies(jar: &str, response: &reqwest::Response) -> String {
     let mut cookies: Vec<String> = jar.split("; ").map(str::to_owned).collect();
-    for pair in platform_tests::cookies_set(response) {
+    for pair in cookies_set(response) {
         let name = pair.split('=').next().unwrap_or_default().to_owned();
         cookies.retain(|cookie| !cookie.starts_with(&format!("{name}=")));
         cookies.push(pair);
@@ -50,60 +53,59 @@ fn browser_cookies(jar: &str, response: &reqwest::Response) -> String {
 #[tokio::test]
 async fn a_cart_outlives_its_home_region() -> Result<()> {
     let mut regions = Regions::start(&[]).await?;
-    let (user_id, session) = regions.user(accounts_core::Role::Student).await?;
+    let user = regions.user(accounts_core::Role::Student).await?;
+    let australian = regions
+        .entering("eu-west", AUSTRALIA)
+        .with_cookies(user.cookies());
     let first = fixtures::course("async-rust").id;
-    let put = regions.add_to_cart("eu-west", first, &session).await?;
+    let put = australian.add_to_cart(first).send().await?;
     assert_eq!(
         (put.status().as_u16(), served_by(&put)),
         (200, "ap-south".into())
     );
-    let cookies = browser_cookies(&session, &put);
+    let cookies = browser_cookies(user.cookies(), &put);
     assert!(cookies.contains("cp_cart_copy="), "{cookies}");
 
     regions.stop("ap-south").await;
 
     // The cart's home is gone: eu-west takes the cart over from the browser's copy.
-    let read = regions
-        .get_with("eu-west", "/api/cart", AUSTRALIA, &cookies)
-        .await?;
+    let read = australian.with_cookies(&cookies).cart().send().await?;
     assert_eq!(served_by(&read), "eu-west");
     assert_eq!(
         set_cookie(&read, "cp_cart_region").as_deref(),
         Some("cp_cart_region=eu-west")
     );
     let cookies = browser_cookies(&cookies, &read);
-    let cart: serde_json::Value = read.json().await?;
-    assert_eq!(cart["items"][0]["course_id"], first.to_string(), "{cart}");
+    let cart: CartView = json_of(read, StatusCode::OK).await?;
+    assert_eq!(cart.items[0].course_id.to_string(), first, "{cart:?}");
 
     let second = fixtures::course("typography").id;
-    let add = regions.add_to_cart("eu-west", second, &cookies).await?;
+    let add = australian
+        .with_cookies(&cookies)
+        .add_to_cart(second)
+        .send()
+        .await?;
     assert_eq!(
         (add.status().as_u16(), served_by(&add)),
         (200, "eu-west".into())
     );
     let cookies = browser_cookies(&cookies, &add);
-    let cart: serde_json::Value = add.json().await?;
-    assert_eq!(cart["count"], 2, "{cart}");
+    let cart: CartView = json_of(add, StatusCode::OK).await?;
+    assert_eq!(cart.count, 2, "{cart:?}");
 
     // The same checkout twice (the first answer lost, say): one order, both courses.
     let key = Uuid::now_v7().to_string();
     let mut orders = Vec::new();
     for _ in 0..2 {
-        let paid = with_cookie(
-            regions.request(reqwest::Method::POST, "eu-west", "/api/checkout", AUSTRALIA),
-            &cookies,
-        )
-        .header("idempotency-key", &key)
-        .json(&serde_json::json!({ "card_number": SUCCESS_CARD }))
-        .send()
-        .await?;
-        let status = paid.status();
-        let body: serde_json::Value = paid.json().await?;
-        ensure!(status == 201, "checkout: {status} {body}");
-        orders.push(body["order"]["id"].clone());
+        let paid: CheckoutResponse = australian
+            .with_cookies(&cookies)
+            .checkout(&key, SUCCESS_CARD)
+            .await
+            .context("checkout")?;
+        orders.push(paid.order.id);
     }
     assert_eq!(orders[0], orders[1], "the retry replays the same order");
-    let (placed, lines) = regions.orders_of(user_id).await?;
+    let (placed, lines) = regions.orders_of(user.id).await?;
     assert_eq!(
         (placed, lines),
         (1, 2),
@@ -115,31 +117,25 @@ async fn a_cart_outlives_its_home_region() -> Result<()> {
 #[tokio::test]
 async fn a_cart_whose_home_is_down_and_left_no_copy_is_unavailable_not_empty() -> Result<()> {
     let mut regions = Regions::start(&[]).await?;
-    let (_, session) = regions.user(accounts_core::Role::Student).await?;
+    let user = regions.user(accounts_core::Role::Student).await?;
+    let australian = regions
+        .entering("eu-west", AUSTRALIA)
+        .with_cookies(user.cookies());
     let course = fixtures::course("async-rust").id;
-    let put = regions.add_to_cart("eu-west", course, &session).await?;
-    assert_eq!(put.status(), 200);
+    australian.add_to_cart(course).await?;
     regions.stop("ap-south").await;
     // A browser that kept the cart's home but not its copy.
-    let cookies = format!("{session}; cp_cart_region=ap-south");
-    let read = regions
-        .get_with("eu-west", "/api/cart", AUSTRALIA, &cookies)
-        .await?;
-    assert_eq!(read.status(), 503);
+    let australian =
+        australian.with_cookies(&format!("{}; cp_cart_region=ap-south", user.cookies()));
+    let read = australian.cart().send().await?;
     assert!(read.headers().contains_key("retry-after"));
-    let problem: serde_json::Value = read.json().await?;
-    assert_eq!(problem["type"], "/problems/cart-unavailable", "{problem}");
-    let checkout = with_cookie(
-        regions.request(reqwest::Method::POST, "eu-west", "/api/checkout", AUSTRALIA),
-        &cookies,
-    )
-    .header("idempotency-key", Uuid::now_v7().to_string())
-    .json(&serde_json::json!({ "card_number": SUCCESS_CARD }))
-    .send()
-    .await?;
-    assert_eq!(checkout.status(), 503);
-    let problem: serde_json::Value = checkout.json().await?;
-    assert_eq!(problem["type"], "/problems/cart-unavailable", "{problem}");
+    let problem: Problem = json_of(read, StatusCode::SERVICE_UNAVAILABLE).await?;
+    assert_eq!(problem.kind, "/problems/cart-unavailable", "{problem:?}");
+    let problem = australian
+        .checkout(&Uuid::now_v7().to_string(), SUCCESS_CARD)
+        .problem(StatusCode::SERVICE_UNAVAILABLE)
+        .await?;
+    assert_eq!(problem.kind, "/problems/cart-unavailable", "{problem:?}");
     let orders: i64 = regions
         .db
         .client

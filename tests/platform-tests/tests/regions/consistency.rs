@@ -3,32 +3,31 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use platform_tests::{TestApp, create_user, fixtures, header, sign_in, with_cookie};
+use catalog_core::course::CourseDetail;
+use platform_tests::regions::*;
+use platform_tests::{TestApp, fixtures, header, json_of, set_cookie};
+use reqwest::StatusCode;
 use serde_json::json;
-use uuid::Uuid;
-
-use crate::harness::*;
 
 #[tokio::test]
 async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_up() -> Result<()> {
     let regions = Regions::start_exclusive(&[]).await?;
-    let (_, admin) = regions.user(accounts_core::Role::Admin).await?;
+    let admin = regions.user(accounts_core::Role::Admin).await?;
     let course = fixtures::course("rust-ownership").id;
-    let path = format!("/api/courses/{course}");
+    let in_europe = regions.entering("eu-west", NETHERLANDS);
+    let in_brazil = regions.entering("us-east", BRAZIL);
 
-    let read = regions.get("eu-west", &path, NETHERLANDS).await?;
+    let read = in_europe.course(course).send().await?;
     assert_eq!(read.status(), 200);
     assert_eq!(header(&read, "x-read-from"), "replica");
 
     replica_sql("select pg_wal_replay_pause()").await?;
     let outcome = async {
-        let write = with_cookie(
-            regions.request(reqwest::Method::PATCH, "eu-west", &path, NETHERLANDS),
-            &admin,
-        )
-        .json(&json!({ "title": "Ownership, Revised" }))
-        .send()
-        .await?;
+        let write = in_europe
+            .with_cookies(admin.cookies())
+            .update_course(course, &json!({ "title": "Ownership, Revised" }))
+            .send()
+            .await?;
         assert_eq!(
             served_by(&write),
             "us-east",
@@ -42,8 +41,11 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
             write.text().await?
         );
         // The write was served in us-east; the same client reading there sees it.
-        let here = regions
-            .get_with("us-east", &path, BRAZIL, &format!("{admin}; {token}"))
+        let with_token = format!("{}; {token}", admin.cookies());
+        let here = in_brazil
+            .with_cookies(&with_token)
+            .course(course)
+            .send()
             .await?;
         assert_eq!(served_by(&here), "us-east");
         assert_eq!(
@@ -51,12 +53,14 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
             "primary",
             "the replica is paused"
         );
-        let seen: serde_json::Value = here.json().await?;
-        assert_eq!(seen["title"], "Ownership, Revised");
+        let seen: CourseDetail = json_of(here, StatusCode::OK).await?;
+        assert_eq!(seen.summary.title, "Ownership, Revised");
 
         // And so it does in another region.
-        let read = regions
-            .get_with("eu-west", &path, NETHERLANDS, &format!("{admin}; {token}"))
+        let read = in_europe
+            .with_cookies(&with_token)
+            .course(course)
+            .send()
             .await?;
         assert_eq!(served_by(&read), "eu-west");
         assert_eq!(
@@ -69,10 +73,10 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
             "bypass",
             "the edge copy may be older"
         );
-        let course: serde_json::Value = read.json().await?;
-        assert_eq!(course["title"], "Ownership, Revised");
+        let seen: CourseDetail = json_of(read, StatusCode::OK).await?;
+        assert_eq!(seen.summary.title, "Ownership, Revised");
         // Without the token the same read may use the (stale) replica.
-        let anonymous = regions.get("eu-west", &path, NETHERLANDS).await?;
+        let anonymous = in_europe.course(course).send().await?;
         assert_eq!(header(&anonymous, "x-read-from"), "replica");
         Ok::<String, anyhow::Error>(token)
     }
@@ -82,8 +86,10 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
 
     let deadline = Instant::now() + CATCH_UP_DEADLINE;
     loop {
-        let read = regions
-            .get_with("eu-west", &path, NETHERLANDS, &format!("{admin}; {token}"))
+        let read = in_europe
+            .with_cookies(&format!("{}; {token}", admin.cookies()))
+            .course(course)
+            .send()
             .await?;
         if header(&read, "x-read-from") == "replica" {
             let cleared = set_cookie(&read, "cp_lsn").unwrap_or_default();
@@ -98,17 +104,16 @@ async fn right_after_a_write_reads_go_to_the_primary_until_the_replica_catches_u
     Ok(())
 }
 
-/// Polls `path` in `region` until its course title is `title` (bounded).
-async fn title_becomes(regions: &Regions, region: &str, path: &str, title: &str) -> Result<()> {
+/// Polls course `id` in `region` until its title is `title` (bounded).
+async fn title_becomes(regions: &Regions, region: &str, id: &str, title: &str) -> Result<()> {
     let deadline = Instant::now() + CATCH_UP_DEADLINE;
     loop {
-        let course: serde_json::Value =
-            regions.get(region, path, NETHERLANDS).await?.json().await?;
-        if course["title"] == title {
+        let course = regions.entering(region, NETHERLANDS).course(id).await?;
+        if course.summary.title == title {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{region} still serves {} for {path}", course["title"]);
+            bail!("{region} still serves {} for {id}", course.summary.title);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -118,7 +123,6 @@ async fn title_becomes(regions: &Regions, region: &str, path: &str, title: &str)
 async fn catalog_reads_come_from_the_regions_replica() -> Result<()> {
     let regions = Regions::start_exclusive(&[("catalog_cache_enabled", "false")]).await?;
     let course = fixtures::course("rust-ownership");
-    let path = format!("/api/courses/{}", course.id);
     replica_sql("select pg_wal_replay_pause()").await?;
     let outcome = async {
         // A change the replica has not replayed (made in SQL: no token, no invalidation).
@@ -130,11 +134,15 @@ async fn catalog_reads_come_from_the_regions_replica() -> Result<()> {
                 &[&course.id],
             )
             .await?;
-        let read = regions.get("eu-west", &path, NETHERLANDS).await?;
+        let read = regions
+            .entering("eu-west", NETHERLANDS)
+            .course(course.id)
+            .send()
+            .await?;
         assert_eq!(header(&read, "x-cache"), "bypass");
-        let served: serde_json::Value = read.json().await?;
+        let served: CourseDetail = json_of(read, StatusCode::OK).await?;
         assert_eq!(
-            served["title"], course.title,
+            served.summary.title, course.title,
             "read from the paused replica"
         );
         Ok::<(), anyhow::Error>(())
@@ -142,30 +150,27 @@ async fn catalog_reads_come_from_the_regions_replica() -> Result<()> {
     .await;
     replica_sql("select pg_wal_replay_resume()").await?;
     outcome?;
-    title_becomes(&regions, "eu-west", &path, "Changed Behind the Replica").await
+    title_becomes(&regions, "eu-west", course.id, "Changed Behind the Replica").await
 }
 
 #[tokio::test]
 async fn an_invalidated_course_is_not_refilled_from_a_lagging_replica() -> Result<()> {
     let regions = Regions::start_exclusive(&[]).await?;
-    let (_, admin) = regions.user(accounts_core::Role::Admin).await?;
+    let admin = regions.user(accounts_core::Role::Admin).await?;
     let course = fixtures::course("rust-ownership");
-    let path = format!("/api/courses/{}", course.id);
-    let cached = regions.get("eu-west", &path, NETHERLANDS).await?;
-    assert_eq!(cached.status(), 200);
+    let in_europe = regions.entering("eu-west", NETHERLANDS);
+    in_europe.course(course.id).await?;
     replica_sql("select pg_wal_replay_pause()").await?;
     let outcome = async {
-        let write = with_cookie(
-            regions.request(reqwest::Method::PATCH, "eu-west", &path, NETHERLANDS),
-            &admin,
-        )
-        .json(&json!({ "title": "Ownership, Third Edition" }))
-        .send()
-        .await?;
+        let write = in_europe
+            .with_cookies(admin.cookies())
+            .update_course(course.id, &json!({ "title": "Ownership, Third Edition" }))
+            .send()
+            .await?;
         ensure!(write.status().is_success(), "PATCH: {}", write.status());
         // eu-west drops its copy when the invalidation arrives; the refill must then skip
         // the paused replica (behind the write) and read the primary.
-        title_becomes(&regions, "eu-west", &path, "Ownership, Third Edition").await
+        title_becomes(&regions, "eu-west", course.id, "Ownership, Third Edition").await
     }
     .await;
     replica_sql("select pg_wal_replay_resume()").await?;
@@ -174,17 +179,15 @@ async fn an_invalidated_course_is_not_refilled_from_a_lagging_replica() -> Resul
 
 #[tokio::test]
 async fn signing_in_leaves_the_edge_cache_on_for_the_student() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
-    let student = app.student_cookie().await?;
+    let app = TestApp::start().await?;
+    let student = app.student().await?;
     assert!(
-        !student.contains("cp_lsn"),
-        "a sign-in changes no catalog data: {student}"
+        !student.cookies().contains("cp_lsn"),
+        "a sign-in changes no catalog data: {}",
+        student.cookies()
     );
-    let path = "/api/courses/rust-ownership";
     for expected in ["miss", "hit"] {
-        let read = with_cookie(app.http.get(app.url(path)), &student)
-            .send()
-            .await?;
+        let read = student.course("rust-ownership").send().await?;
         assert_eq!(read.status(), 200);
         assert_eq!(header(&read, "x-cache"), expected);
         assert_eq!(header(&read, "x-read-from"), "replica");
@@ -195,28 +198,22 @@ async fn signing_in_leaves_the_edge_cache_on_for_the_student() -> Result<()> {
 #[tokio::test]
 async fn with_postgres_gone_a_signed_in_student_still_gets_the_cached_catalog() -> Result<()> {
     let TestApp {
-        app,
+        app: _app,
         redis: _redis,
         db,
-        http,
-    } = TestApp::start(&[
-        ("catalog_fresh_seconds", "0"),
-        ("catalog_max_stale_seconds", "600"),
-    ])
-    .await?;
-    let email = format!("{}@example.com", Uuid::now_v7().simple());
-    let password = "correct horse battery staple";
-    create_user(&db.client, &email, password, accounts_core::Role::Student).await?;
-    let student = sign_in(&http, &app, &email, password).await?;
-    let path = "/api/courses/rust-ownership";
-    let warm = with_cookie(http.get(app.url(path)), &student)
-        .send()
+        client: app,
+    } = TestApp::builder()
+        .variables(&[
+            ("catalog_fresh_seconds", "0"),
+            ("catalog_max_stale_seconds", "600"),
+        ])
+        .start()
         .await?;
-    assert_eq!(warm.status(), 200);
+    let credentials = db.create_user(accounts_core::Role::Student).await?;
+    let student = app.signed_in(&credentials).await?;
+    student.course("rust-ownership").await?;
     drop(db); // DROP DATABASE ... WITH (FORCE)
-    let read = with_cookie(http.get(app.url(path)), &student)
-        .send()
-        .await?;
+    let read = student.course("rust-ownership").send().await?;
     assert_eq!(
         (read.status().as_u16(), header(&read, "x-cache")),
         (200, "stale".to_owned())
@@ -229,52 +226,42 @@ async fn a_client_who_must_read_the_primary_gets_the_stale_copy_while_it_is_unre
 -> Result<()> {
     // A replica that never answers: after a write, only the primary is sure to be current.
     let TestApp {
-        app,
+        app: _app,
         redis: _redis,
         db,
-        http,
-    } = TestApp::start(&[
-        ("catalog_fresh_seconds", "0"),
-        ("catalog_max_stale_seconds", "600"),
-        (
-            "replica_database_url",
-            "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable",
-        ),
-    ])
-    .await?;
-    let email = format!("{}@example.com", Uuid::now_v7().simple());
-    let password = "correct horse battery staple";
-    create_user(&db.client, &email, password, accounts_core::Role::Admin).await?;
-    let admin = sign_in(&http, &app, &email, password).await?;
-    let cached = "/api/courses/rust-ownership";
-    assert_eq!(http.get(app.url(cached)).send().await?.status(), 200);
+        client: app,
+    } = TestApp::builder()
+        .variables(&[
+            ("catalog_fresh_seconds", "0"),
+            ("catalog_max_stale_seconds", "600"),
+            (
+                "replica_database_url",
+                "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable",
+            ),
+        ])
+        .start()
+        .await?;
+    let credentials = db.create_user(accounts_core::Role::Admin).await?;
+    let admin = app.signed_in(&credentials).await?;
+    let cached = "rust-ownership";
+    app.course(cached).await?;
     let edited = fixtures::course("async-rust").id;
-    let write = with_cookie(
-        http.patch(app.url(&format!("/api/courses/{edited}"))),
-        &admin,
-    )
-    .json(&json!({ "title": "Async Rust, Revised" }))
-    .send()
-    .await?;
-    ensure!(write.status().is_success(), "PATCH: {}", write.status());
-    let token = set_cookie(&write, "cp_lsn").context("a course edit sets the token")?;
-    let cookies = format!("{admin}; {token}");
-    let fresh = with_cookie(http.get(app.url(cached)), &cookies)
+    let write = admin
+        .update_course(edited, &json!({ "title": "Async Rust, Revised" }))
         .send()
         .await?;
+    ensure!(write.status().is_success(), "PATCH: {}", write.status());
+    let token = set_cookie(&write, "cp_lsn").context("a course edit sets the token")?;
+    let reader = app.with_cookies(&format!("{}; {token}", admin.cookies()));
+    let fresh = reader.course(cached).send().await?;
     assert_eq!(header(&fresh, "x-read-from"), "primary");
     assert_eq!(header(&fresh, "x-cache"), "bypass");
 
     drop(db);
-    let read = with_cookie(http.get(app.url(cached)), &cookies)
-        .send()
-        .await?;
+    let read = reader.course(cached).send().await?;
     assert_eq!(read.status(), 200, "an older copy, not a 503");
     assert_eq!(header(&read, "x-cache"), "stale");
-    let never_cached = format!("/api/courses/{edited}");
-    let missing = with_cookie(http.get(app.url(&never_cached)), &cookies)
-        .send()
-        .await?;
+    let missing = reader.course(edited).send().await?;
     assert_eq!(missing.status(), 503, "no copy to fall back on");
     Ok(())
 }

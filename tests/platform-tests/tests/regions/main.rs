@@ -3,7 +3,6 @@
 mod carts;
 mod consistency;
 mod failover;
-mod harness;
 mod hops;
 mod middleware;
 mod placement;

@@ -3,8 +3,8 @@
 //! come from a client.
 
 use anyhow::Result;
-use platform_tests::{TestApp, header, with_cookie};
-use serde_json::json;
+use platform_tests::{PASSWORD, TestApp, header};
+use reqwest::Method;
 use uuid::Uuid;
 
 /// Paths of every public component, an API path nothing claims, and a page path.
@@ -23,7 +23,7 @@ const PATHS: [(&str, &str); 10] = [
 
 #[tokio::test]
 async fn every_public_route_and_unknown_paths_pass_through_the_router() -> Result<()> {
-    let app = TestApp::start(&[]).await?;
+    let app = TestApp::start().await?;
     for (component, path) in PATHS {
         let response = app.get(path).await?;
         let status = response.status();
@@ -63,36 +63,34 @@ async fn every_public_route_and_unknown_paths_pass_through_the_router() -> Resul
 
 #[tokio::test]
 async fn a_client_cannot_pose_as_the_router_to_a_component() -> Result<()> {
-    let app = TestApp::start(&[
-        ("login_max_failures_per_client", "3"),
-        ("login_max_failures_per_email", "100"),
-    ])
-    .await?;
+    let app = TestApp::builder()
+        .variables(&[
+            ("login_max_failures_per_client", "3"),
+            ("login_max_failures_per_email", "100"),
+        ])
+        .start()
+        .await?;
 
     // A cart served away from its home region is refused without the browser's copy; a
     // client claiming so itself is served its own region's cart.
-    let student = app.student_cookie().await?;
-    let cart = with_cookie(app.http.get(app.url("/api/cart")), &student)
+    let student = app.student().await?;
+    let cart = student
+        .cart()
         .header("x-cp-cart-home", "elsewhere")
         .send()
         .await?;
     assert_eq!(cart.status(), 200, "{}", cart.text().await?);
 
     // Sign-in throttling counts the client the router saw, whatever address it claims.
-    let email = format!("{}@example.com", Uuid::now_v7().simple());
-    let password = "correct horse battery staple";
-    platform_tests::create_user(
-        &app.db.client,
-        &email,
-        password,
-        accounts_core::Role::Student,
-    )
-    .await?;
+    let email = app
+        .db
+        .create_user(accounts_core::Role::Student)
+        .await?
+        .email;
+    let password = PASSWORD;
     let sign_in = |claimed: &'static str, password: &'static str| {
-        app.http
-            .post(app.url("/api/session"))
+        app.sign_in(&email, password)
             .header("x-cp-client-ip", claimed)
-            .json(&json!({ "email": email, "password": password }))
             .send()
     };
     for claimed in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
@@ -108,8 +106,7 @@ async fn a_client_cannot_pose_as_the_router_to_a_component() -> Result<()> {
     // Reads the client asks to send to the primary still use the edge cache.
     app.get("/api/courses").await?;
     let cached = app
-        .http
-        .get(app.url("/api/courses"))
+        .request(Method::GET, "/api/courses")
         .header("x-read-from", "primary")
         .send()
         .await?;

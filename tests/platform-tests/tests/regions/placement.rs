@@ -1,10 +1,11 @@
 //! Which region serves a client, and what every response says about it.
 
 use anyhow::Result;
-use platform_tests::header;
+use platform_tests::regions::*;
+use platform_tests::{header, json_of};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
 use uuid::Uuid;
-
-use crate::harness::*;
 
 #[tokio::test]
 async fn clients_land_in_their_nearest_region_whichever_region_they_enter() -> Result<()> {
@@ -15,7 +16,7 @@ async fn clients_land_in_their_nearest_region_whichever_region_they_enter() -> R
             (NETHERLANDS, "eu-west"),
             (BRAZIL, "us-east"),
         ] {
-            let response = regions.get(entry, "/api/courses", client).await?;
+            let response = regions.entering(entry, client).get("/api/courses").await?;
             assert_eq!(response.status(), 200, "{entry} {client}");
             assert_eq!(
                 served_by(&response),
@@ -31,7 +32,10 @@ async fn clients_land_in_their_nearest_region_whichever_region_they_enter() -> R
         }
     }
     // Unknown locations (private addresses) are served where they enter.
-    let response = regions.get("eu-west", "/api/courses", "10.0.0.7").await?;
+    let response = regions
+        .entering("eu-west", "10.0.0.7")
+        .get("/api/courses")
+        .await?;
     assert_eq!(served_by(&response), "eu-west");
     Ok(())
 }
@@ -40,13 +44,17 @@ async fn clients_land_in_their_nearest_region_whichever_region_they_enter() -> R
 async fn request_ids_are_kept_or_generated_and_survive_a_hop() -> Result<()> {
     let regions = Regions::start(&[]).await?;
     let kept = regions
-        .request(reqwest::Method::GET, "us-east", "/api/courses", AUSTRALIA)
+        .entering("us-east", AUSTRALIA)
+        .request(Method::GET, "/api/courses")
         .header("x-request-id", "trace-42")
         .send()
         .await?;
     assert_eq!(served_by(&kept), "ap-south");
     assert_eq!(header(&kept, "x-request-id"), "trace-42");
-    let generated = regions.get("us-east", "/api/courses", BRAZIL).await?;
+    let generated = regions
+        .entering("us-east", BRAZIL)
+        .get("/api/courses")
+        .await?;
     let id = Uuid::parse_str(&header(&generated, "x-request-id"))?;
     assert_eq!(id.get_version_num(), 7);
     for name in [
@@ -62,13 +70,11 @@ async fn request_ids_are_kept_or_generated_and_survive_a_hop() -> Result<()> {
 #[tokio::test]
 async fn health_and_alive_report_this_region() -> Result<()> {
     let regions = Regions::start(&[]).await?;
-    let alive = regions.get("ap-south", "/alive", BRAZIL).await?;
+    let alive = regions.entering("ap-south", BRAZIL).get("/alive").await?;
     assert_eq!(alive.status(), 200);
     assert_eq!(served_by(&alive), "ap-south");
-    let health = regions.get("eu-west", "/health", BRAZIL).await?;
-    let status = health.status();
-    let body: serde_json::Value = health.json().await?;
-    assert_eq!(status, 200, "{body}");
+    let health = regions.entering("eu-west", BRAZIL).get("/health").await?;
+    let body: Value = json_of(health, StatusCode::OK).await?;
     assert_eq!(body["region"], "eu-west");
     for check in ["postgres", "replica", "redis", "key_value"] {
         assert_eq!(body["checks"][check]["ok"], true, "{check}: {body}");

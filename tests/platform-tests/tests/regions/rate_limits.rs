@@ -1,9 +1,9 @@
 //! Per-client rate limits, counted in Redis by the entry region's router.
 
 use anyhow::Result;
-use platform_tests::header;
-
-use crate::harness::*;
+use platform_tests::regions::*;
+use platform_tests::{Problem, TestApp, header, json_of};
+use reqwest::StatusCode;
 
 #[tokio::test]
 async fn clients_over_their_limit_get_429_with_retry_after() -> Result<()> {
@@ -12,28 +12,31 @@ async fn clients_over_their_limit_get_429_with_retry_after() -> Result<()> {
         ("rate_limit_window_secs", "60"),
     ])
     .await?;
+    let brazilian = regions.entering("us-east", BRAZIL);
     for _ in 0..3 {
-        let response = regions.get("us-east", "/api/categories", BRAZIL).await?;
-        assert_eq!(response.status(), 200);
+        brazilian.categories().await?;
     }
-    let limited = regions.get("us-east", "/api/categories", BRAZIL).await?;
+    let limited = brazilian.categories().send().await?;
     assert_eq!(limited.status(), 429);
     let retry_after: u64 = header(&limited, "retry-after").parse()?;
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_eq!(header(&limited, "x-served-by"), "us-east");
-    let problem: serde_json::Value = limited.json().await?;
-    assert_eq!(problem["type"], "/problems/rate-limited");
+    let problem: Problem = json_of(limited, StatusCode::TOO_MANY_REQUESTS).await?;
+    assert_eq!(problem.kind, "/problems/rate-limited");
     // Another client is not affected.
-    let other = regions
-        .get("us-east", "/api/categories", NETHERLANDS)
+    regions
+        .entering("us-east", NETHERLANDS)
+        .categories()
         .await?;
-    assert_eq!(other.status(), 200);
     Ok(())
 }
 
 #[tokio::test]
 async fn with_redis_down_the_limiter_lets_requests_through() -> Result<()> {
-    let app = platform_tests::TestApp::start(&[("rate_limit_requests", "2")]).await?;
+    let app = TestApp::builder()
+        .variable("rate_limit_requests", "2")
+        .start()
+        .await?;
     app.redis.stop().await?;
     for _ in 0..4 {
         let response = app.get("/api/categories").await?;
