@@ -86,16 +86,14 @@ async fn check_purchasable(
     owner: &Owner,
     course_id: Uuid,
 ) -> Result<(), ApiError> {
-    let courses = catalog::courses(db, &[course_id]).await?;
-    let Some(course) = courses.first() else {
+    let courses = catalog::courses_for(db, owner.user_id, &[course_id]).await?;
+    let Some((course, owned)) = courses.first() else {
         return Err(ApiError::not_found(format!("no course {course_id}")));
     };
     if !course.published {
         return Err(problems::course_unavailable(course_id));
     }
-    if let Some(user_id) = owner.user_id
-        && !catalog::owned(db, user_id, &[course_id]).await?.is_empty()
-    {
+    if *owned {
         return Err(problems::course_already_owned(course_id));
     }
     Ok(())
@@ -122,23 +120,18 @@ async fn priced(
             pruned: false,
         });
     }
-    let courses = catalog::courses(db, &cart.course_ids).await?;
-    let owned = match owner.user_id {
-        Some(user_id) => catalog::owned(db, user_id, &cart.course_ids).await?,
-        None => Vec::new(),
-    };
+    let courses = catalog::courses_for(db, owner.user_id, &cart.course_ids).await?;
     let on_sale = |id: Uuid| {
-        !owned.contains(&id)
-            && courses
-                .iter()
-                .any(|course| course.id == id && course.published)
+        courses
+            .iter()
+            .any(|(course, owned)| course.id == id && course.published && !owned)
     };
     let pruned = cart.retain(on_sale);
     let items: Vec<CartLine> = cart
         .course_ids
         .iter()
-        .filter_map(|id| courses.iter().find(|course| course.id == *id))
-        .map(|course| CartLine {
+        .filter_map(|id| courses.iter().find(|(course, _)| course.id == *id))
+        .map(|(course, _)| CartLine {
             course_id: course.id,
             slug: course.slug.clone(),
             title: course.title.clone(),

@@ -105,3 +105,23 @@ pub async fn record_attempt(
     .map(drop)
     .map_err(runtime::db::query_error)
 }
+
+/// Records that checkout's own delivery failed: the payment statement counted and stamped
+/// it, and the relay re-drives the event when it is due.
+pub async fn record_failure(
+    db: &Connection,
+    event: &OrderPaid,
+    error: &str,
+) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE outbox SET published_at = NULL, last_error = $2::text
+         WHERE event_id = $1::text::uuid",
+        &[
+            commerce_runtime::rows::id(event.event_id),
+            commerce_runtime::rows::text(error),
+        ],
+    )
+    .await
+    .map(drop)
+    .map_err(runtime::db::query_error)
+}

@@ -1,11 +1,15 @@
 //! Checkout, orders, enrollments and the outbox relay (see `checkout` for the money path).
 
+mod answer;
 mod checkout;
+mod claim;
 mod config;
 mod events;
 mod orders;
+mod pricing;
 mod provider;
 mod relay;
+mod statements;
 
 use commerce_core::routes::{CHECKOUT_ROUTES, CheckoutEndpoint};
 use commerce_core::views::Items;
@@ -55,7 +59,7 @@ async fn serve(logger: &Logger, request: Request) -> Result<HttpResponse, ApiErr
             runtime::session::require_admin(&parts.headers).await?;
             let db = runtime::db::connect().await?;
             let config = config::Config::load().await?;
-            Ok(response::ok(&relay::run(logger, &db, &config).await?))
+            Ok(response::ok(&relay::run(logger, &db, &config, None).await?))
         }
         CheckoutEndpoint::ListDeadLetters => {
             runtime::session::require_admin(&parts.headers).await?;

@@ -10,6 +10,7 @@ use commerce_runtime::rows;
 use platform::ApiError;
 use platform::log::{Event, Fields, Logger};
 use spin_sdk::pg::Connection;
+use spin_sdk::redis;
 
 use crate::config::Config;
 use crate::events::{self, Delivery};
@@ -44,10 +45,13 @@ WITH given_up AS (
 INSERT INTO dead_letters (source, payload, reason)
 SELECT 'outbox', payload, $2::text FROM given_up";
 
+/// Runs the relay once, publishing on `redis` or, without it, on a connection opened only
+/// if some event is due.
 pub async fn run(
     logger: &Logger,
     db: &Connection,
     config: &Config,
+    redis: Option<&redis::Connection>,
 ) -> Result<RelayReport, ApiError> {
     let due = db
         .query(CLAIM_DUE, &[BATCH.into(), CLAIM_SECS.into()])
@@ -60,7 +64,14 @@ pub async fn run(
     if due.is_empty() {
         return Ok(report);
     }
-    let redis = events::connect(logger, &config.redis_url).await;
+    let opened;
+    let redis = match redis {
+        Some(redis) => Some(redis),
+        None => {
+            opened = events::connect(logger, &config.redis_url).await;
+            opened.as_ref()
+        }
+    };
     for row in &due {
         let attempts: i32 = runtime::db::column(row, "attempts")?;
         let payload: String = runtime::db::column(row, "payload")?;
@@ -85,8 +96,7 @@ pub async fn run(
                 report.dead_lettered += 1;
             }
             RelayDecision::Republish { retry_in_secs } => {
-                let result =
-                    events::deliver(db, config.enrollment_mode, redis.as_ref(), &event).await;
+                let result = events::deliver(db, config.enrollment_mode, redis, &event).await;
                 match &result {
                     Ok(Delivery::Published) => report.republished += 1,
                     Ok(Delivery::EnrolledDirectly) => report.enrolled_directly += 1,
@@ -109,19 +119,26 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
         .map_err(runtime::db::query_error)
 }
 
-/// Runs the relay if this region's lease is free: at most once per
-/// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: the
-/// caller's request has already succeeded.
-pub async fn opportunistic(logger: &Logger, db: &Connection, config: &Config) {
-    let Some(redis) = events::connect(logger, &config.redis_url).await else {
-        return;
+/// Takes this region's relay lease if it is free: true at most once per
+/// `outbox_relay_interval_seconds`, whatever the traffic.
+pub async fn lease(logger: &Logger, config: &Config, redis: Option<&redis::Connection>) -> bool {
+    let Some(redis) = redis else {
+        return false;
     };
     let key = format!("outbox-relay-lease:{}", config.region);
     let millis = config.relay_interval_secs.max(1).saturating_mul(1000);
-    if !events::acquire_lease(logger, &redis, &key, millis).await {
-        return;
-    }
-    match run(logger, db, config).await {
+    events::acquire_lease(logger, redis, &key, millis).await
+}
+
+/// Runs the relay for checkout traffic, once [`lease`] is taken. Failures are only
+/// logged: they must not fail the caller's request.
+pub async fn opportunistic(
+    logger: &Logger,
+    db: &Connection,
+    config: &Config,
+    redis: Option<&redis::Connection>,
+) {
+    match run(logger, db, config, redis).await {
         Ok(report) if report != RelayReport::default() => logger.log(
             Event::RelayRan,
             Fields::new()

@@ -13,6 +13,7 @@ pub mod request;
 pub mod response;
 pub mod routing;
 pub mod secret;
+pub mod timing;
 
 pub use problem::ApiError;
 pub use response::{Body, HttpResponse};

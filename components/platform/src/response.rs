@@ -92,7 +92,8 @@ pub enum Caching {
 }
 
 /// The one tail of every component's handler: an error becomes its problem response, the
-/// cause of a 500 or 503 is logged first (it is never sent), and private answers are marked.
+/// cause of a 500 or 503 is logged first (it is never sent), private answers are marked, and
+/// the body's length is declared.
 pub fn finish(
     logger: &crate::log::Logger,
     result: Result<HttpResponse, crate::ApiError>,
@@ -111,7 +112,28 @@ pub fn finish(
             HeaderValue::from_static("private, no-store"),
         );
     }
+    declare_length(&mut response);
     response
+}
+
+/// Sets `content-length` from the buffered body. Without it the body goes out chunked, and
+/// its terminating chunk in a packet of its own: on a connection without TCP_NODELAY (as
+/// Spin serves) the client's delayed ACK then stalls every response by tens of milliseconds.
+/// Statuses that never carry a body (1xx, 204, 304) must not declare one.
+fn declare_length(response: &mut HttpResponse) {
+    use http_body::Body as _;
+    let status = response.status();
+    if status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return;
+    }
+    if let Some(length) = response.body().size_hint().exact() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
 }
 
 #[cfg(test)]
@@ -147,5 +169,24 @@ mod tests {
         assert!(!String::from_utf8_lossy(&body_bytes(failed)).contains("never sent"));
         let public = finish(&logger, Ok(ok(&"x")), Caching::AsSet);
         assert!(!public.headers().contains_key(header::CACHE_CONTROL));
+    }
+
+    #[test]
+    fn finish_declares_the_body_length_except_where_no_body_is_allowed() {
+        let logger = crate::log::Logger::for_request("test", &http::HeaderMap::new());
+        let answered = finish(&logger, Ok(ok(&"four")), Caching::Private);
+        assert_eq!(answered.headers()[header::CONTENT_LENGTH], "6");
+        assert_eq!(body_bytes(answered).len(), 6);
+        let failed = finish(
+            &logger,
+            Err(crate::ApiError::Unauthorized),
+            Caching::Private,
+        );
+        let declared = failed.headers()[header::CONTENT_LENGTH].clone();
+        assert_eq!(declared, body_bytes(failed).len().to_string().as_str());
+        for status in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+            let bodiless = finish(&logger, Ok(empty(status)), Caching::Private);
+            assert!(!bodiless.headers().contains_key(header::CONTENT_LENGTH));
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Checkout benchmark: checkouts per second against a `pgbench` insert baseline
-//! measured on the same database in the same run, and enrollment lag (payment to
-//! enrollment recorded) p50/p99 under that load.
+//! measured on the same database in the same run, checkout latency p50/p99 and
+//! enrollment lag (payment to enrollment recorded) p50/p99 under that load, and where a
+//! checkout's time goes: the median of each step the component reports in `server-timing`.
 //!
 //! `cargo bench --workspace --bench checkout` (after `scripts/build-wasm.sh`; the quicker
 //! `cargo test --workspace --bench checkout` reuses the test build).
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use platform_tests::fixtures::course_id;
-use platform_tests::{SUCCESS_CARD, TestApp};
+use platform_tests::{SUCCESS_CARD, TestApp, json_of};
+use reqwest::StatusCode;
 use uuid::Uuid;
 
 const PUBLISHED: [&str; 5] = [
@@ -45,8 +47,11 @@ async fn main() -> Result<()> {
     // Interleaved, so drift in machine load hits both alike.
     let mut rates = Vec::new();
     let mut baselines = Vec::new();
+    let mut timed = Vec::new();
     for _ in 0..runs {
-        rates.push(checkouts_per_second(&shop, users, concurrency).await?);
+        let run = checkouts(&shop, users, concurrency).await?;
+        rates.push(run.per_second);
+        timed.extend(run.timed);
         baselines.push(pgbench_inserts_per_second(&shop, concurrency).await?);
     }
     let (p50, p99) = enrollment_lag_ms(&shop).await?;
@@ -63,10 +68,82 @@ async fn main() -> Result<()> {
         median(&baselines),
         median(&ratios),
     );
+    let mut latencies: Vec<f64> = timed.iter().map(|checkout| checkout.millis).collect();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "  checkout latency, all runs: p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+    );
     println!(
         "  enrollment lag (payment recorded -> enrolled), all runs: p50 {p50:.1} ms, p99 {p99:.1} ms"
     );
+    println!(
+        "  server-timing of a checkout, median over {} checkouts:",
+        timed.len()
+    );
+    println!("  | step | µs |");
+    println!("  | --- | ---: |");
+    for (step, micros) in step_medians(&timed) {
+        println!("  | {step} | {micros:.0} |");
+    }
     Ok(())
+}
+
+/// One checkout as the client saw it: its latency and the `server-timing` metrics.
+struct TimedCheckout {
+    millis: f64,
+    steps: Vec<(String, f64)>,
+}
+
+struct Run {
+    per_second: f64,
+    timed: Vec<TimedCheckout>,
+}
+
+/// `name;dur=1.5;desc="x", ...` -> `[(name, 1.5)]`.
+fn server_timing(value: &str) -> Vec<(String, f64)> {
+    value
+        .split(',')
+        .filter_map(|metric| {
+            let mut parts = metric.trim().split(';');
+            let name = parts.next()?.to_owned();
+            let millis = parts
+                .find_map(|part| part.strip_prefix("dur="))
+                .and_then(|dur| dur.parse().ok())?;
+            Some((name, millis))
+        })
+        .collect()
+}
+
+/// Each step's median in microseconds, in the order steps first appear.
+fn step_medians(timed: &[TimedCheckout]) -> Vec<(String, f64)> {
+    let mut names: Vec<&str> = Vec::new();
+    for checkout in timed {
+        for (name, _) in &checkout.steps {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let values: Vec<f64> = timed
+                .iter()
+                .flat_map(|checkout| &checkout.steps)
+                .filter(|(step, _)| step == name)
+                .map(|(_, millis)| millis * 1000.0)
+                .collect();
+            (name.to_owned(), median(&values))
+        })
+        .collect()
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    let rank = (fraction * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -85,7 +162,7 @@ fn list(values: &[f64]) -> String {
 
 /// `users` new students each buy the 5 published fixture courses, one checkout at a time,
 /// spread over `concurrency` clients.
-async fn checkouts_per_second(shop: &TestApp, users: usize, concurrency: usize) -> Result<f64> {
+async fn checkouts(shop: &TestApp, users: usize, concurrency: usize) -> Result<Run> {
     let mut signed_in = Vec::with_capacity(users);
     for _ in 0..users {
         signed_in.push(shop.student().await?);
@@ -94,20 +171,37 @@ async fn checkouts_per_second(shop: &TestApp, users: usize, concurrency: usize) 
     let mut clients = Vec::new();
     for share in signed_in.chunks(users.div_ceil(concurrency).max(1)) {
         clients.push(async move {
+            let mut timed = Vec::new();
             for user in share {
                 for slug in PUBLISHED {
                     user.add_to_cart(course_id(slug)).await?;
                     let key = Uuid::now_v7().to_string();
-                    user.checkout(&key, SUCCESS_CARD).await?;
+                    let sent = Instant::now();
+                    let response = user.checkout(&key, SUCCESS_CARD).send().await?;
+                    let steps = response
+                        .headers()
+                        .get("server-timing")
+                        .and_then(|value| value.to_str().ok())
+                        .map(server_timing)
+                        .unwrap_or_default();
+                    json_of::<serde_json::Value>(response, StatusCode::CREATED).await?;
+                    timed.push(TimedCheckout {
+                        millis: sent.elapsed().as_secs_f64() * 1000.0,
+                        steps,
+                    });
                 }
             }
-            anyhow::Ok(())
+            anyhow::Ok(timed)
         });
     }
+    let mut timed = Vec::new();
     for result in futures::future::join_all(clients).await {
-        result?;
+        timed.extend(result?);
     }
-    Ok((users * PUBLISHED.len()) as f64 / started.elapsed().as_secs_f64())
+    Ok(Run {
+        per_second: (users * PUBLISHED.len()) as f64 / started.elapsed().as_secs_f64(),
+        timed,
+    })
 }
 
 /// Waits (bounded) until every paid order is enrolled, then reads the lag percentiles.
