@@ -1,7 +1,8 @@
-//! The fallback for Spin having no scheduled work: SpinKube's `outbox-relay` CronJob. These
-//! tests run the very script the job runs (`deploy/spinkube/base/outbox-relay.sh`, mounted
-//! from a ConfigMap in the cluster) against the app on the test host, with the job's inputs:
-//! the app's address and the relay admin's sign-in file.
+//! The fallbacks for Spin having no scheduled work. On SpinKube, the `outbox-relay`
+//! CronJob: these tests run the very script the job runs
+//! (`deploy/spinkube/base/outbox-relay.sh`, mounted from a ConfigMap in the cluster) against
+//! the app on the test host, with the job's inputs: the app's address and the relay admin's
+//! sign-in file. On a hosted cloud without a scheduler, the relay on checkout traffic.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -134,5 +135,53 @@ async fn the_cronjob_fails_loudly_without_an_admin_and_changes_nothing() -> Resu
         "no refused run re-published anything"
     );
     assert_eq!(user.order(order_id).await?.status, OrderStatus::Paid);
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_a_scheduler_checkout_traffic_runs_the_relay() -> Result<()> {
+    // A checkout whose event was lost (the worker was down).
+    let shop = TestApp::builder()
+        .worker(Worker::Absent)
+        .variables(&REDRIVE_NOW)
+        .start()
+        .await?;
+    let user = shop.student().await?;
+    let lost = user.buy(&["rust-ownership"]).await?.order.id;
+    assert_eq!(user.order(lost).await?.status, OrderStatus::Paid);
+
+    // A hosted Spin cloud: no Redis trigger, no CronJob, enrollment in PostgreSQL. Its own
+    // region, so its relay lease is not the one the first checkout took.
+    let hosted = TestApp::builder()
+        .worker(Worker::NoRedisTriggers)
+        .variables(&REDRIVE_NOW)
+        .variables(&[
+            ("enrollment_mode", "direct"),
+            ("region", "hosted"),
+            (
+                "regions",
+                r#"[{"name":"hosted","origin":"http://127.0.0.1:1","lat":0,"lon":0,"primary":true}]"#,
+            ),
+        ])
+        .start_beside(&shop)
+        .await?;
+    let other = shop.user_on(&hosted, accounts_core::Role::Student).await?;
+    let bought = other.buy(&["async-rust"]).await?.order;
+    assert_eq!(
+        other.order(bought.id).await?.status,
+        OrderStatus::Enrolled,
+        "direct mode enrolls at checkout"
+    );
+
+    // That checkout took the region's relay lease and enrolled the lost order on its way.
+    assert_eq!(user.order(lost).await?.status, OrderStatus::Enrolled);
+    let enrollments = shop
+        .db
+        .count(
+            "SELECT count(*) FROM enrollments WHERE order_id = $1::text::uuid",
+            lost,
+        )
+        .await?;
+    assert_eq!(enrollments, 1);
     Ok(())
 }
