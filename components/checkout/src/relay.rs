@@ -111,9 +111,10 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
 
 /// Runs the relay if this region's lease is free: at most once per
 /// `outbox_relay_interval_seconds`, whatever the traffic. Failures are only logged: the
-/// caller's request has already succeeded.
+/// caller's request has already succeeded. The lease is the region's, so it is taken in the
+/// region's own Redis: every checkout asks for it.
 pub async fn opportunistic(logger: &Logger, db: &Connection, config: &Config) {
-    let Some(redis) = events::connect(logger, &config.redis_url).await else {
+    let Some(redis) = events::connect(logger, &config.regional_redis_url).await else {
         return;
     };
     let key = format!("outbox-relay-lease:{}", config.region);
