@@ -70,16 +70,26 @@ impl Regions {
     /// Three regions on one migrated database with the fixture catalog. Sessions are kept
     /// in the shared Redis (valid in every region); carts and router state per region.
     pub async fn start(variables: &[(&str, &str)]) -> Result<Regions> {
-        Self::start_holding(variables, replica::hold(false).await?).await
+        Self::start_holding(variables, &|_| Vec::new(), replica::hold(false).await?).await
+    }
+
+    /// Like [`Regions::start`], with variables that differ per region: `each(region)` gives
+    /// that region's, set after `variables`.
+    pub async fn start_each(
+        variables: &[(&str, &str)],
+        each: &dyn Fn(&str) -> Vec<(&'static str, String)>,
+    ) -> Result<Regions> {
+        Self::start_holding(variables, each, replica::hold(false).await?).await
     }
 
     /// For tests that pause the replica's replay: no other region test runs meanwhile.
     pub async fn start_exclusive(variables: &[(&str, &str)]) -> Result<Regions> {
-        Self::start_holding(variables, replica::hold(true).await?).await
+        Self::start_holding(variables, &|_| Vec::new(), replica::hold(true).await?).await
     }
 
     async fn start_holding(
         variables: &[(&str, &str)],
+        each: &dyn Fn(&str) -> Vec<(&'static str, String)>,
         replica: SemaphorePermit<'static>,
     ) -> Result<Regions> {
         replica::ensure_replica()?;
@@ -129,6 +139,9 @@ impl Regions {
             .variable("health_cooldown_ms", "60000");
             for (variable, value) in variables {
                 launch = launch.variable(variable, *value);
+            }
+            for (variable, value) in each(name) {
+                launch = launch.variable(variable, value);
             }
             let app = launch
                 .start(&db.url(), &redis.url())
