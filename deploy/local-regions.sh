@@ -3,7 +3,8 @@
 # eu-west :3002, ap-south :3003. Each region has its own key-value stores (router health,
 # catalog cache, carts); all share the PostgreSQL primary (:5432), a real
 # streaming replica (:5433, deploy/local-replica.sh) and Redis (:6379), which also holds the
-# sessions so a sign-in is valid in every region.
+# sessions so a sign-in is valid in every region. Each region's own Redis (rate-limit counts,
+# catalog refill leases) is a database of its own on that server: /1, /2 and /3.
 #
 #   deploy/local-regions.sh up      # build, start the replica and the three regions
 #   deploy/local-regions.sh down
@@ -27,6 +28,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/course-platform/target
 
 REGIONS=(us-east eu-west ap-south)
 declare -A PORT=([us-east]=3001 [eu-west]=3002 [ap-south]=3003)
+declare -A REDIS_DATABASE=([us-east]=1 [eu-west]=2 [ap-south]=3)
 TOPOLOGY='[
  {"name":"us-east","origin":"http://127.0.0.1:3001","lat":39.0,"lon":-77.5,"primary":true},
  {"name":"eu-west","origin":"http://127.0.0.1:3002","lat":53.3,"lon":-6.3},
@@ -83,6 +85,7 @@ up() {
         SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" \
         SPIN_VARIABLE_REPLICA_DATABASE_URL="$REPLICA_DATABASE_URL" \
         SPIN_VARIABLE_REDIS_URL="$REDIS_URL" SPIN_VARIABLE_HOP_SECRET="$hop_secret" \
+        SPIN_VARIABLE_REGIONAL_REDIS_URL="${REDIS_URL%/}/${REDIS_DATABASE[$region]}" \
         SPIN_VARIABLE_TRUSTED_PROXIES="${TRUSTED_PROXIES:-127.0.0.1}" \
         SPIN_VARIABLE_ALLOW_GEO_OVERRIDE="${ALLOW_GEO_OVERRIDE:-true}"
       if [ "$host" = spin ]; then

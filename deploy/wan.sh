@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The three regions at real distances: every network link (client→region, region→region,
-# region→PostgreSQL primary, region→replica, region→shared Redis) goes through the `wan`
-# latency/fault proxy (tools/wan), which carries half the link's round trip each way.
+# region→PostgreSQL primary, region→replica, region→shared Redis, region→its own Redis) goes
+# through the `wan` latency/fault proxy (tools/wan), which carries half the link's round trip
+# each way.
 # Round trips and the port layout: tools/wan/src/topology.rs and plan.rs; README "WAN simulation".
 #
 #   deploy/wan.sh up [geo|single]   # build, database, replica, Redis, proxy, regions
@@ -11,11 +12,12 @@
 #   deploy/wan.sh stop-region <region>       # SIGKILL the region's host (chaos)
 #   deploy/wan.sh start-region <region>
 #   deploy/wan.sh fault <region|link end> <none|partition|reset>   # every link touching it
-#   deploy/wan.sh redis-stop | redis-start   # the WAN's own Redis (never the shared :6379)
+#   deploy/wan.sh redis-stop | redis-start   # the WAN's shared Redis (never the machine's :6379)
 #
 # Uses its own database (WAN_DATABASE, default course_platform_wan) on the PostgreSQL at
 # 127.0.0.1:5432 (scripts/services.sh starts it), its own streaming replica (:5434, via
-# deploy/local-replica.sh) and its own redis-server (:6390). WAN_SKIP_BUILD=1 uses the binaries
+# deploy/local-replica.sh), its own shared redis-server (:6390) and one (:6391) standing in for
+# every region's own Redis, a database per region. WAN_SKIP_BUILD=1 uses the binaries
 # already in $CARGO_TARGET_DIR/debug and the wasm already in target/ (scripts/test.sh).
 # WAN_REDIS=us-east (default: the shared Redis beside the primary, as deploy/README.md has it)
 # or every-region (what if every region had a replicated copy next to it).
@@ -28,6 +30,7 @@ DATABASE="${WAN_DATABASE:-course_platform_wan}"
 PORT_BASE="${WAN_PORT_BASE:-3100}"
 REPLICA_PORT="${WAN_REPLICA_PORT:-5434}"
 REDIS_PORT="${WAN_REDIS_PORT:-6390}"
+REGIONAL_REDIS_PORT="${WAN_REGIONAL_REDIS_PORT:-6391}"
 PRIMARY_URL="postgres://postgres@127.0.0.1:5432"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/course-platform/target}"
 BIN="$CARGO_TARGET_DIR/debug"
@@ -81,14 +84,15 @@ check_built() {
     || die "the components are not built (scripts/build-wasm.sh)"
 }
 
-start_redis() {
-  mkdir -p "$STATE_DIR/redis"
+start_redis() { # [name port]: the shared Redis by default
+  local name="${1:-redis}" port="${2:-$REDIS_PORT}"
+  mkdir -p "$STATE_DIR/$name"
   # No periodic saves; `redis-stop` saves on shutdown so a restart keeps the sessions, as a
   # production Redis with persistence would.
-  nohup redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$STATE_DIR/redis" > "$STATE_DIR/redis/log" 2>&1 &
-  echo $! > "$STATE_DIR/redis.pid"
-  wait_until 10 redis-cli -p "$REDIS_PORT" ping || die "Redis did not start; see $STATE_DIR/redis/log"
+  nohup redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$STATE_DIR/$name" > "$STATE_DIR/$name/log" 2>&1 &
+  echo $! > "$STATE_DIR/$name.pid"
+  wait_until 10 redis-cli -p "$port" ping || die "Redis did not start; see $STATE_DIR/$name/log"
 }
 
 start_region() {
@@ -133,11 +137,12 @@ up() {
 
   env "${REPLICA_ENV[@]}" "$ROOT/deploy/local-replica.sh" start > /dev/null
   start_redis
+  start_redis regional-redis "$REGIONAL_REDIS_PORT"
 
   HOP_SECRET="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" "$BIN/wan" plan \
     --topology "$topology" --state-dir "$STATE_DIR" --port-base "$PORT_BASE" \
     --database "$DATABASE" --replica-port "$REPLICA_PORT" --redis-port "$REDIS_PORT" \
-    --redis "${WAN_REDIS:-us-east}" $(for v in ${WAN_VARIABLES:-}; do printf -- '--variable %s ' "$v"; done)
+    --regional-redis-port "$REGIONAL_REDIS_PORT" --redis "${WAN_REDIS:-us-east}" $(for v in ${WAN_VARIABLES:-}; do printf -- '--variable %s ' "$v"; done)
   nohup "$BIN/wan" proxy --links "$STATE_DIR/links.json" --control "127.0.0.1:$PORT_BASE" \
     > "$STATE_DIR/proxy.log" 2>&1 &
   echo $! > "$STATE_DIR/proxy.pid"
@@ -154,6 +159,7 @@ down() {
   fi
   stop_pid "$STATE_DIR/proxy.pid"
   stop_pid "$STATE_DIR/redis.pid"
+  stop_pid "$STATE_DIR/regional-redis.pid"
   env "${REPLICA_ENV[@]}" "$ROOT/deploy/local-replica.sh" stop > /dev/null 2>&1 || true
   if pg_isready -q -h 127.0.0.1 -p 5432; then
     psql_admin "drop database if exists \"$DATABASE\" with (force)"
@@ -172,6 +178,8 @@ status() {
     fi
   done < "$STATE_DIR/regions.txt"
   alive "$STATE_DIR/redis.pid" && echo "redis: up on :$REDIS_PORT" || echo "redis: DOWN"
+  alive "$STATE_DIR/regional-redis.pid" && echo "regional redis: up on :$REGIONAL_REDIS_PORT" \
+    || echo "regional redis: DOWN"
   env "${REPLICA_ENV[@]}" "$ROOT/deploy/local-replica.sh" status || true
   curl -fs "http://127.0.0.1:$PORT_BASE/links" \
     | jq -r '.[] | "\(.name): rtt \(.state.rtt_ms) ms ±\(.state.jitter_ms), \(.state.fault)"' \
@@ -196,5 +204,5 @@ case "${1:-}" in
     wait_until 10 sh -c "! redis-cli -p $REDIS_PORT ping" || die "Redis did not stop"
     rm -f "$STATE_DIR/redis.pid"; echo "redis stopped" ;;
   redis-start) start_redis; echo "redis started" ;;
-  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

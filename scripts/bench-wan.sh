@@ -11,8 +11,8 @@
 #   scripts/bench-wan.sh ci           # short: geo-routed mix, then a partition; audited
 #
 # Every scenario but `nearest` runs with WAN_REDIS=every-region unless told otherwise: with the
-# shared Redis in us-east (deploy/README.md), checkouts from ap-south already exceed the
-# router's 5 s upstream timeout without any chaos (README "WAN simulation"), which would hide
+# shared Redis in us-east (deploy/README.md), checkouts from ap-south already come close to the
+# router's 5 s upstream timeout without any chaos (README "WAN simulation"), which would blur
 # what the chaos does. `nearest` measures both placements.
 #
 # Knobs: WAN_REQUESTS (requests per continent, 240), WAN_STUDENTS (per continent, 3),
@@ -71,8 +71,9 @@ nearest() {
   WAN_REDIS=every-region up geo
   load geo-local-redis || fail "errors in the geo-routed run with Redis in every region"
   echo
-  echo "Per continent, every request of the mix (ms; same seed, same choices). geo: Redis in"
-  echo "us-east as deploy/README.md has it; geo+redis: a Redis next to every region (what-if)."
+  echo "Per continent, every request of the mix (ms; same seed, same choices). geo: shared Redis"
+  echo "in us-east as deploy/README.md has it, each region's own beside it; geo+redis: the shared"
+  echo "Redis next to every region too (what-if)."
   printf '%-13s %9s %9s %9s %9s %9s %9s %9s %9s\n' continent "1-reg p50" "geo p50" "ratio" \
     "geo+r p50" "ratio" "1-reg p95" "geo p95" "geo+r p95"
   local continent

@@ -21,7 +21,7 @@ import yaml
 KUBERNETES_VERSION = os.environ.get("KUBERNETES_VERSION", "1.33.0")
 CRD_KINDS = {"SpinApp", "SpinAppExecutor"}
 # spin.toml variables whose value must never be written into a manifest.
-SECRET_VARIABLES = {"database_url", "replica_database_url", "hop_secret", "redis_url"}
+SECRET_VARIABLES = {"database_url", "replica_database_url", "hop_secret", "redis_url", "regional_redis_url"}
 # user:password@ in a URL: a credential spelled out.
 URL_WITH_PASSWORD = re.compile(r"://[^/\s@:]*:[^/\s@]+@")
 
@@ -149,6 +149,19 @@ def check_overlay(region, objects, validators, manifest):
                 dangling.append(f"{ref[kind]['name']}/{ref[kind]['key']}")
     check(not dangling, f"{region}: every Secret and ConfigMap key referenced exists", f"{dangling}")
 
+    # Per-request work of the region (rate limits, refill leases) must stay in the region:
+    # the same Redis as the region's own key-value stores, not the shared one.
+    regional_store_keys = {
+        o.get("valueFrom", {}).get("secretKeyRef", {}).get("key")
+        for s in stores if s["name"] == "catalog-cache" for o in s.get("options", [])
+    }
+    regional_key = variables.get("regional_redis_url", {}).get("valueFrom", {}).get("secretKeyRef", {}).get("key")
+    check(
+        regional_key is not None and regional_key in regional_store_keys,
+        f"{region}: regional_redis_url is the Redis of the region's catalog cache",
+        f"{regional_key} vs {sorted(k for k in regional_store_keys if k)}",
+    )
+
     store_urls_literal = [s["name"] for s in stores for o in s.get("options", []) if "value" in o]
     check(not store_urls_literal, f"{region}: key-value store URLs come from Secrets", f"{store_urls_literal}")
     labels = {
@@ -224,7 +237,10 @@ def check_akamai(directory, manifest):
 
 
 # What the geo-router, composed in front of each public component, takes from that component.
-ROUTER_VARIABLES = ("region", "regions", "hop_secret", "geo_router", "database_url", "replica_database_url", "redis_url")
+ROUTER_VARIABLES = (
+    "region", "regions", "hop_secret", "geo_router", "database_url", "replica_database_url", "redis_url",
+    "regional_redis_url",
+)
 ROUTER_HOSTS = ("http://*:*", "https://*:*", "postgres://*:*", "redis://*:*")
 TEMPLATE = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 

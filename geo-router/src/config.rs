@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use geo_router_core::hop::HopSecret;
 use geo_router_core::settings::Settings;
 use geo_router_core::topology::Topology;
-use platform::ApiError;
+use platform::{ApiError, redis};
 
 pub struct Config {
     pub topology: Topology,
@@ -18,7 +18,10 @@ pub struct Config {
     pub database_url: String,
     /// Empty when this region has no read replica: every read then uses the primary.
     pub replica_database_url: String,
+    /// The shared Redis: `/health` reports it.
     pub redis_url: String,
+    /// This region's own Redis, where the rate limit is counted (the shared one when unset).
+    pub regional_redis_url: String,
 }
 
 /// This instance's configuration, or why this region cannot route (also permanent).
@@ -52,13 +55,17 @@ impl Config {
         let settings = Settings::parse(&text("geo_router").await)?;
         let hop_secret = HopSecret::for_topology(&text("hop_secret").await, &topology)
             .map_err(|error| error.to_string())?;
+        let redis_url = text(redis::SHARED_REDIS_URL).await;
+        let regional = text(redis::REGIONAL_REDIS_URL).await;
+        let regional_redis_url = redis::regional_or_shared(&regional, &redis_url).to_owned();
         Ok(Self {
             topology,
             settings,
             hop_secret,
             database_url: text("database_url").await,
             replica_database_url: text("replica_database_url").await,
-            redis_url: text("redis_url").await,
+            redis_url,
+            regional_redis_url,
         })
     }
 

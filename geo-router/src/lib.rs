@@ -197,7 +197,7 @@ fn plan<'c>(
 /// Counts the request against its client's window; `Some` is the 429 to answer.
 async fn rate_limited(config: &Config, incoming: &Incoming, class: RouteClass) -> Option<Outcome> {
     let verdict = rate_limit::count(
-        &config.redis_url,
+        &config.regional_redis_url,
         incoming.client_ip,
         config.settings.rate_limit,
         now_ms(),

@@ -1,4 +1,5 @@
-//! Counting a client's request in Redis (see `geo_router_core::rate_limit` for why Redis).
+//! Counting a client's request in the region's Redis (see `geo_router_core::rate_limit` for
+//! why Redis, and `platform::redis` for why the region's own).
 
 use std::net::IpAddr;
 

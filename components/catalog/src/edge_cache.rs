@@ -1,10 +1,10 @@
 //! Cache-aside on the `catalog-cache` key-value store, with stampede protection.
 //!
 //! Entries carry their own freshness (the store has no TTL). On a miss, one request takes a
-//! short Redis lease (`SET NX PX`) and refreshes the entry; the others serve the stale copy
-//! if there is one, or poll the store briefly for the leaseholder's value before falling
-//! back to the database themselves. Cache failures never fail a request: they only cost a
-//! trip to the database.
+//! short lease (`SET NX PX`) in the region's own Redis (the cache is the region's, so is the
+//! lease) and refreshes the entry; the others serve the stale copy if there is one, or poll
+//! the store briefly for the leaseholder's value before falling back to the database
+//! themselves. Cache failures never fail a request: they only cost a trip to the database.
 
 use std::future::Future;
 use std::time::Duration;
@@ -284,7 +284,7 @@ enum Lease {
 
 impl Lease {
     async fn acquire(logger: &Logger, cache_key: &str) -> Lease {
-        let Ok(url) = runtime::vars::required("redis_url").await else {
+        let Ok(url) = runtime::vars::regional_redis_url().await else {
             return Lease::Unavailable;
         };
         let Ok(redis) = Redis::open(url).await else {

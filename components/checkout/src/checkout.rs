@@ -70,12 +70,20 @@ pub async fn checkout(
         logger: logger.clone(),
     };
     let (db, config) = (db?, config?);
-    // One Redis connection serves the relay's lease and the publication; opened and
+    // The publication goes to the shared Redis, the relay's lease to the region's own;
+    // where they are one Redis (a single region), one connection serves both. Opened and
     // leased while the cart is priced.
     let redis_and_lease = async {
-        let redis = events::connect(logger, &config.redis_url).await;
-        let leased = relay::lease(logger, &config, redis.as_ref()).await;
-        (redis, leased)
+        if config.regional_redis_url == config.redis_url {
+            let redis = events::connect(logger, &config.redis_url).await;
+            let leased = relay::lease(logger, &config, redis.as_ref()).await;
+            return (redis, leased);
+        }
+        let regional_lease = async {
+            let regional = events::connect(logger, &config.regional_redis_url).await;
+            relay::lease(logger, &config, regional.as_ref()).await
+        };
+        futures::join!(events::connect(logger, &config.redis_url), regional_lease)
     };
     let ((redis, leased), priced) = futures::join!(redis_and_lease, attempt.priced_cart(&db));
     if leased {

@@ -4,7 +4,10 @@ use commerce_core::relay::{EnrollmentMode, RelayPolicy};
 use platform::ApiError;
 
 pub struct Config {
+    /// The shared Redis, where `order.paid` is published.
     pub redis_url: String,
+    /// This region's own Redis, where the opportunistic relay's lease is taken.
+    pub regional_redis_url: String,
     pub enrollment_mode: EnrollmentMode,
     pub relay: RelayPolicy,
     /// Opportunistic relay runs at most once per this many seconds per region.
@@ -17,6 +20,7 @@ impl Config {
         let defaults = RelayPolicy::default();
         Ok(Self {
             redis_url: runtime::vars::required("redis_url").await?,
+            regional_redis_url: runtime::vars::regional_redis_url().await?,
             enrollment_mode: EnrollmentMode::parse(
                 &runtime::vars::parsed_or("enrollment_mode", String::new()).await,
             ),

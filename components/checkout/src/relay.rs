@@ -120,7 +120,8 @@ async fn dead_letter(db: &Connection, event_id: &str, reason: &str) -> Result<()
 }
 
 /// Takes this region's relay lease if it is free: true at most once per
-/// `outbox_relay_interval_seconds`, whatever the traffic.
+/// `outbox_relay_interval_seconds`, whatever the traffic. `redis` is the region's own
+/// Redis (`regional_redis_url`): the lease is the region's, and every checkout asks for it.
 pub async fn lease(logger: &Logger, config: &Config, redis: Option<&redis::Connection>) -> bool {
     let Some(redis) = redis else {
         return false;

@@ -8,6 +8,7 @@
 
 pub mod log;
 pub mod problem;
+pub mod redis;
 pub mod replication;
 pub mod request;
 pub mod response;

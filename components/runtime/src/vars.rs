@@ -22,3 +22,13 @@ pub async fn optional(name: &str) -> Option<String> {
     let value = spin_sdk::variables::get(name).await.ok()?;
     (!value.trim().is_empty()).then_some(value)
 }
+
+/// This region's own Redis (`regional_redis_url`), for work that is per-region by nature;
+/// the shared `redis_url` when the deployment has only that one (see `platform::redis`).
+pub async fn regional_redis_url() -> Result<String, ApiError> {
+    let shared = required(platform::redis::SHARED_REDIS_URL).await?;
+    let regional = optional(platform::redis::REGIONAL_REDIS_URL)
+        .await
+        .unwrap_or_default();
+    Ok(platform::redis::regional_or_shared(&regional, &shared).to_owned())
+}

@@ -59,6 +59,11 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// No variables beyond those every region gets.
+fn no_more(_region: &str) -> Vec<(&'static str, String)> {
+    Vec::new()
+}
+
 /// Where the regions keep sessions.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Sessions {
@@ -79,24 +84,52 @@ impl Regions {
     /// Three regions on one migrated database with the fixture catalog. Sessions are kept
     /// in the shared Redis (valid in every region); carts and router state per region.
     pub async fn start(variables: &[(&str, &str)]) -> Result<Regions> {
-        Self::start_holding(variables, Sessions::Shared, replica::hold(false).await?).await
+        Self::start_holding(
+            variables,
+            Sessions::Shared,
+            &no_more,
+            replica::hold(false).await?,
+        )
+        .await
     }
 
     /// As on a host whose key-value store is per region (Akamai Functions): each region
     /// keeps its own sessions, and the routers are told so (`sessions_regional`).
     pub async fn start_with_regional_sessions(variables: &[(&str, &str)]) -> Result<Regions> {
         let replica = replica::hold(false).await?;
-        Self::start_holding(variables, Sessions::PerRegion, replica).await
+        Self::start_holding(variables, Sessions::PerRegion, &no_more, replica).await
+    }
+
+    /// Like [`Regions::start`], with variables that differ per region: `each(region)` gives
+    /// that region's, set after `variables`.
+    pub async fn start_each(
+        variables: &[(&str, &str)],
+        each: &dyn Fn(&str) -> Vec<(&'static str, String)>,
+    ) -> Result<Regions> {
+        Self::start_holding(
+            variables,
+            Sessions::Shared,
+            each,
+            replica::hold(false).await?,
+        )
+        .await
     }
 
     /// For tests that pause the replica's replay: no other region test runs meanwhile.
     pub async fn start_exclusive(variables: &[(&str, &str)]) -> Result<Regions> {
-        Self::start_holding(variables, Sessions::Shared, replica::hold(true).await?).await
+        Self::start_holding(
+            variables,
+            Sessions::Shared,
+            &no_more,
+            replica::hold(true).await?,
+        )
+        .await
     }
 
     async fn start_holding(
         variables: &[(&str, &str)],
         sessions: Sessions,
+        each: &dyn Fn(&str) -> Vec<(&'static str, String)>,
         replica: SemaphorePermit<'static>,
     ) -> Result<Regions> {
         replica::ensure_replica()?;
@@ -153,6 +186,9 @@ impl Regions {
             );
             for (variable, value) in variables {
                 launch = launch.variable(variable, *value);
+            }
+            for (variable, value) in each(name) {
+                launch = launch.variable(variable, value);
             }
             let app = launch
                 .start(&db.url(), &redis.url())

@@ -1,9 +1,42 @@
-//! Per-client rate limits, counted in Redis by the entry region's router.
+//! Per-client rate limits, counted by the entry region's router in the region's own Redis
+//! (`regional_redis_url`), and the catalog's refill leases, kept there too.
 
 use anyhow::Result;
 use platform_tests::regions::*;
+use platform_tests::spin_test_host::TestRedis;
 use platform_tests::{Problem, TestApp, header, json_of};
 use reqwest::StatusCode;
+
+/// Three regions, each with its own Redis beside the shared one, returned in the order of
+/// `REGION_NAMES`.
+async fn regions_with_their_own_redis(
+    variables: &[(&str, &str)],
+) -> Result<(Regions, Vec<TestRedis>)> {
+    let mut own_redis = Vec::new();
+    for _ in REGION_NAMES {
+        own_redis.push(TestRedis::spawn().await?);
+    }
+    let urls: Vec<String> = own_redis.iter().map(TestRedis::url).collect();
+    let own = |region: &str| {
+        let index = REGION_NAMES
+            .iter()
+            .position(|name| *name == region)
+            .unwrap_or_else(|| panic!("no region {region}"));
+        vec![("regional_redis_url", urls[index].clone())]
+    };
+    let regions = Regions::start_each(variables, &own).await?;
+    Ok((regions, own_redis))
+}
+
+/// `GET /api/categories` `times` times from `client`, entering at `region`; the statuses.
+async fn statuses(regions: &Regions, region: &str, client: &str, times: usize) -> Result<Vec<u16>> {
+    let entering = regions.entering(region, client);
+    let mut statuses = Vec::new();
+    for _ in 0..times {
+        statuses.push(entering.categories().send().await?.status().as_u16());
+    }
+    Ok(statuses)
+}
 
 #[tokio::test]
 async fn clients_over_their_limit_get_429_with_retry_after() -> Result<()> {
@@ -54,6 +87,124 @@ async fn with_redis_down_the_limiter_lets_requests_through() -> Result<()> {
         app.get("/api/categories").await?.status(),
         429,
         "counting again"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn each_region_counts_its_entering_clients_in_its_own_redis() -> Result<()> {
+    let limit = [
+        ("rate_limit_requests", "3"),
+        ("rate_limit_window_secs", "60"),
+    ];
+    let (regions, _redis) = regions_with_their_own_redis(&limit).await?;
+    assert_eq!(
+        statuses(&regions, "us-east", BRAZIL, 4).await?,
+        [200, 200, 200, 429]
+    );
+    // The same client entering another region starts from zero there (and is served by
+    // us-east, its nearest: the entry region counts, the serving one does not count hops).
+    let elsewhere = regions
+        .entering("eu-west", BRAZIL)
+        .categories()
+        .send()
+        .await?;
+    assert_eq!(elsewhere.status(), 200, "eu-west keeps its own count");
+    assert_eq!(served_by(&elsewhere), "us-east");
+    assert_eq!(
+        statuses(&regions, "eu-west", BRAZIL, 3).await?,
+        [200, 200, 429]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn regions_without_their_own_redis_count_together_in_the_shared_one() -> Result<()> {
+    let regions = Regions::start(&[
+        ("rate_limit_requests", "3"),
+        ("rate_limit_window_secs", "60"),
+    ])
+    .await?;
+    assert_eq!(
+        statuses(&regions, "us-east", BRAZIL, 3).await?,
+        [200, 200, 200]
+    );
+    let limited = regions
+        .entering("eu-west", BRAZIL)
+        .categories()
+        .send()
+        .await?;
+    assert_eq!(limited.status(), 429, "one count for every region");
+    assert_eq!(served_by(&limited), "eu-west");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_region_whose_own_redis_is_down_lets_requests_through_and_others_still_count()
+-> Result<()> {
+    let limit = [
+        ("rate_limit_requests", "2"),
+        ("rate_limit_window_secs", "60"),
+    ];
+    let (regions, own_redis) = regions_with_their_own_redis(&limit).await?;
+    let eu_west = &own_redis[1];
+    eu_west.stop().await?;
+    assert_eq!(
+        statuses(&regions, "eu-west", NETHERLANDS, 4).await?,
+        [200; 4],
+        "the shop stays open without its limiter"
+    );
+    assert_eq!(
+        statuses(&regions, "us-east", BRAZIL, 3).await?,
+        [200, 200, 429]
+    );
+    eu_west.start().await?;
+    assert_eq!(
+        statuses(&regions, "eu-west", NETHERLANDS, 3).await?,
+        [200, 200, 429],
+        "counting again"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_catalog_refill_lease_holds_only_its_own_region() -> Result<()> {
+    // Nothing is ever fresh: every read past the first refills, unless another holds the lease.
+    let (regions, own_redis) =
+        regions_with_their_own_redis(&[("catalog_fresh_seconds", "0")]).await?;
+    let path = "/api/courses/rust-ownership";
+    for (region, client) in [("eu-west", NETHERLANDS), ("ap-south", AUSTRALIA)] {
+        let first = regions.entering(region, client).get(path).await?;
+        assert_eq!(
+            (served_by(&first).as_str(), first.status().as_u16()),
+            (region, 200)
+        );
+    }
+    // A refill of that page under way in eu-west: its lease, in eu-west's Redis.
+    let lease = catalog_core::cache::lease_key(&catalog_core::cache::detail_key(
+        &catalog_core::query::CourseRef::Slug("rust-ownership".into()),
+    ));
+    let mut eu_west = redis::Client::open(own_redis[1].url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    redis::cmd("SET")
+        .arg(&lease)
+        .arg("1")
+        .arg("PX")
+        .arg(60_000)
+        .query_async::<()>(&mut eu_west)
+        .await?;
+    let waiting = regions.entering("eu-west", NETHERLANDS).get(path).await?;
+    assert_eq!(
+        header(&waiting, "x-cache"),
+        "stale",
+        "eu-west leaves the refill to the leaseholder"
+    );
+    let refilled = regions.entering("ap-south", AUSTRALIA).get(path).await?;
+    assert_eq!(
+        header(&refilled, "x-cache"),
+        "miss",
+        "ap-south refills its own copy"
     );
     Ok(())
 }

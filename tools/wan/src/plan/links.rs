@@ -35,6 +35,9 @@ impl Ports {
     pub fn redis(&self, region: usize) -> u16 {
         self.0 + 36 + region as u16
     }
+    pub fn regional_redis(&self, region: usize) -> u16 {
+        self.0 + 39 + region as u16
+    }
 }
 
 pub fn at(port: u16) -> SocketAddr {
@@ -129,6 +132,15 @@ pub fn links(options: &PlanOptions) -> Vec<LinkConfig> {
             ports.redis(from),
             options.redis_port,
             to_redis,
+            None,
+        ));
+        // One server stands in for each region's own Redis (a database each, see `plan`).
+        links.push(link(
+            region,
+            "regional-redis",
+            ports.regional_redis(from),
+            options.regional_redis_port,
+            topology::SAME_REGION_RTT_MS,
             None,
         ));
     }

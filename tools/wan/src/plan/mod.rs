@@ -3,7 +3,7 @@
 //! processes:
 //!
 //! - `links.json`: the proxy's links (client→region, region→region, region→PostgreSQL
-//!   primary, region→replica, region→shared Redis);
+//!   primary, region→replica, region→shared Redis, region→its own Redis);
 //! - `clients.json`: per location its client address and entry points, nearest first;
 //! - `regions.txt`: `<region> <port>` per region to start;
 //! - `regions/<region>/env` (the `SPIN_VARIABLE_*` of that region) and
@@ -28,7 +28,7 @@ pub enum Topology {
     Single,
 }
 
-/// Where the shared Redis (sessions, rate limits, `orders.paid`) is, as latency goes.
+/// Where the shared Redis (sessions, `orders.paid`, catalog invalidations) is, as latency goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum RedisPlacement {
     /// In us-east, beside the primary, as `deploy/README.md` describes: other regions pay
@@ -58,6 +58,10 @@ pub struct PlanOptions {
     pub redis_port: u16,
     #[arg(long, value_enum, default_value = "us-east")]
     pub redis: RedisPlacement,
+    /// The server standing in for every region's own Redis (`regional_redis_url`): region
+    /// number n (from 1) uses its database n.
+    #[arg(long, default_value_t = 6391)]
+    pub regional_redis_port: u16,
     /// `name=value`: an app variable for every region, over the defaults below.
     #[arg(long = "variable")]
     pub variables: Vec<String>,
@@ -142,6 +146,10 @@ fn region_env(options: &PlanOptions, r: usize, hop_secret: &str) -> Result<Strin
         (
             "redis_url".into(),
             format!("redis://{}", at(ports.redis(r))),
+        ),
+        (
+            "regional_redis_url".into(),
+            format!("redis://{}/{}", at(ports.regional_redis(r)), r + 1),
         ),
         ("hop_secret".into(), hop_secret.to_owned()),
     ];
