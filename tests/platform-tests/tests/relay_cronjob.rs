@@ -12,7 +12,7 @@ use anyhow::{Context, Result, ensure};
 use commerce_core::OrderStatus;
 use commerce_core::views::RelayReport;
 use platform_tests::spin_test_host::workspace_root;
-use platform_tests::{Credentials, PASSWORD, TestApp, Worker};
+use platform_tests::{Credentials, PASSWORD, TestApp, User, Worker};
 use uuid::Uuid;
 
 const SCRIPT: &str = "deploy/spinkube/base/outbox-relay.sh";
@@ -43,6 +43,20 @@ async fn run_job(base_url: &str, email: &str, password: &str) -> Result<Output> 
     output
 }
 
+/// The app without the worker (events are re-driven at once), and a student's order paid
+/// there: its `order.paid` was published into the void, so it stays `paid`.
+async fn an_order_whose_event_was_lost() -> Result<(TestApp, User, Uuid)> {
+    let shop = TestApp::builder()
+        .worker(Worker::Absent)
+        .variables(&REDRIVE_NOW)
+        .start()
+        .await?;
+    let user = shop.student().await?;
+    let order_id = user.buy(&["rust-ownership"]).await?.order.id;
+    ensure!(user.order(order_id).await?.status == OrderStatus::Paid);
+    Ok((shop, user, order_id))
+}
+
 async fn run_job_as(base_url: &str, admin: &Credentials) -> Result<RelayReport> {
     let output = run_job(base_url, &admin.email, PASSWORD).await?;
     ensure!(
@@ -55,15 +69,7 @@ async fn run_job_as(base_url: &str, admin: &Credentials) -> Result<RelayReport> 
 
 #[tokio::test]
 async fn the_cronjob_gets_an_order_enrolled_after_its_event_was_lost() -> Result<()> {
-    let shop = TestApp::builder()
-        .worker(Worker::Absent)
-        .variables(&REDRIVE_NOW)
-        .start()
-        .await?;
-    let user = shop.student().await?;
-    // Published into the void: nobody subscribes to orders.paid.
-    let order_id = user.buy(&["rust-ownership"]).await?.order.id;
-    assert_eq!(user.order(order_id).await?.status, OrderStatus::Paid);
+    let (shop, user, order_id) = an_order_whose_event_was_lost().await?;
 
     // The worker is back; the job, as scheduled every minute, re-publishes for it.
     let with_worker = TestApp::builder()
@@ -99,13 +105,7 @@ async fn the_cronjob_gets_an_order_enrolled_after_its_event_was_lost() -> Result
 
 #[tokio::test]
 async fn the_cronjob_fails_loudly_without_an_admin_and_changes_nothing() -> Result<()> {
-    let shop = TestApp::builder()
-        .worker(Worker::Absent)
-        .variables(&REDRIVE_NOW)
-        .start()
-        .await?;
-    let user = shop.student().await?;
-    let order_id = user.buy(&["rust-ownership"]).await?.order.id;
+    let (shop, user, order_id) = an_order_whose_event_was_lost().await?;
     let base_url = shop.app.base_url();
     let publications_before = shop.db.count(PUBLICATIONS_OF_ORDER, order_id).await?;
 
@@ -140,15 +140,7 @@ async fn the_cronjob_fails_loudly_without_an_admin_and_changes_nothing() -> Resu
 
 #[tokio::test]
 async fn without_a_scheduler_checkout_traffic_runs_the_relay() -> Result<()> {
-    // A checkout whose event was lost (the worker was down).
-    let shop = TestApp::builder()
-        .worker(Worker::Absent)
-        .variables(&REDRIVE_NOW)
-        .start()
-        .await?;
-    let user = shop.student().await?;
-    let lost = user.buy(&["rust-ownership"]).await?.order.id;
-    assert_eq!(user.order(lost).await?.status, OrderStatus::Paid);
+    let (shop, user, lost) = an_order_whose_event_was_lost().await?;
 
     // A hosted Spin cloud: no Redis trigger, no CronJob, enrollment in PostgreSQL. Its own
     // region, so its relay lease is not the one the first checkout took.
