@@ -91,16 +91,14 @@ pub async fn health(config: &Config, store: Option<&Store>, now_ms: u64) -> Http
         }
     };
 
-    let started = Instant::now();
-    let redis_result = match spin_sdk::redis::Connection::open(&config.redis_url).await {
-        Ok(connection) => connection
-            .get("geo-router:health-probe")
-            .await
-            .map(|_| ())
-            .map_err(|error| format!("{error:?}")),
-        Err(error) => Err(format!("{error:?}")),
+    let redis = probe_redis(&config.redis_url).await;
+    // The region's own Redis (rate limits, leases), when it is not the shared one: without
+    // it the region still serves, unlimited and without leases, but not as configured.
+    let regional_redis = if config.regional_redis_url == config.redis_url {
+        None
+    } else {
+        Some(probe_redis(&config.regional_redis_url).await)
     };
-    let redis = Check::from(started, &redis_result);
 
     let started = Instant::now();
     let stored = match store {
@@ -129,6 +127,7 @@ pub async fn health(config: &Config, store: Option<&Store>, now_ms: u64) -> Http
     let healthy = postgres.ok
         && key_value.ok
         && redis.ok
+        && regional_redis.as_ref().is_none_or(|check| check.ok)
         && replica.check.as_ref().is_none_or(|check| check.ok);
     let body = serde_json::json!({
         "region": config.topology.local().name,
@@ -137,6 +136,7 @@ pub async fn health(config: &Config, store: Option<&Store>, now_ms: u64) -> Http
             "postgres": postgres,
             "replica": replica,
             "redis": redis,
+            "regional_redis": regional_redis,
             "key_value": key_value,
         },
         "regions": regions,
@@ -152,4 +152,18 @@ pub async fn health(config: &Config, store: Option<&Store>, now_ms: u64) -> Http
         http::HeaderValue::from_static("no-store"),
     );
     response
+}
+
+/// One read of a probe key on the Redis at `url`, with its latency.
+async fn probe_redis(url: &str) -> Check {
+    let started = Instant::now();
+    let result = match spin_sdk::redis::Connection::open(url).await {
+        Ok(connection) => connection
+            .get("geo-router:health-probe")
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("{error:?}")),
+        Err(error) => Err(format!("{error:?}")),
+    };
+    Check::from(started, &result)
 }

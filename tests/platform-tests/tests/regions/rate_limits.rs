@@ -154,6 +154,12 @@ async fn a_region_whose_own_redis_is_down_lets_requests_through_and_others_still
         [200; 4],
         "the shop stays open without its limiter"
     );
+    // ...and its /health says what is missing.
+    let health = regions.entering("eu-west", BRAZIL).get("/health").await?;
+    let body: serde_json::Value = json_of(health, StatusCode::SERVICE_UNAVAILABLE).await?;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["checks"]["regional_redis"]["ok"], false, "{body}");
+    assert_eq!(body["checks"]["redis"]["ok"], true, "{body}");
     assert_eq!(
         statuses(&regions, "us-east", BRAZIL, 3).await?,
         [200, 200, 429]
