@@ -11,23 +11,17 @@
 # `N passed, N failed` (one per pass) last and exits non-zero on any failure.
 #
 # Environment:
-#   CARGO_TARGET_DIR          cargo's target dir (default: <repo>/target).
 #   CONTRACT_SKIP_BUILD=1     use already-built wasm, host and db binaries.
-#   SPIN_TEST_HOST, DB_TOOL   paths of those binaries (default: $CARGO_TARGET_DIR/debug/...).
 #   CONTRACT_MAX_EXAMPLES     generated requests per operation and phase (default 25).
 #   CONTRACT_SEED             schemathesis seed (default fixed, so runs repeat).
 #   CONTRACT_PASSES           the passes to run (default "anonymous signed-in admin").
 #   CONTRACT_VENV             virtualenv (default ~/.cache/course-platform/contract-venv).
-#   PGHOST/PGPORT/PGUSER      PostgreSQL server (default 127.0.0.1:5432, user postgres).
+#   and those of tests/lib/serve-app.sh (target dir, binaries, PostgreSQL server).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-pg_host="${PGHOST:-127.0.0.1}"
-pg_port="${PGPORT:-5432}"
-pg_user="${PGUSER:-postgres}"
 venv="${CONTRACT_VENV:-$HOME/.cache/course-platform/contract-venv}"
 max_examples="${CONTRACT_MAX_EXAMPLES:-25}"
 seed="${CONTRACT_SEED:-20261203}"
@@ -54,59 +48,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-# --- Build -------------------------------------------------------------------------------
-if [ "${CONTRACT_SKIP_BUILD:-0}" != 1 ]; then
-  # Builds into $CARGO_TARGET_DIR and copies the .wasm files to <repo>/target, where
-  # spin.toml's sources name them.
-  log "building wasm components"
-  scripts/build-wasm.sh >&2 || fail_setup "wasm build failed"
-  log "building spin-test-host and db"
-  cargo build -p spin-test-host -p db >&2 || fail_setup "host/db build failed"
-fi
-host_bin="${SPIN_TEST_HOST:-$CARGO_TARGET_DIR/debug/spin-test-host}"
-db_bin="${DB_TOOL:-$CARGO_TARGET_DIR/debug/db}"
-[ -x "$host_bin" ] || fail_setup "missing $host_bin"
-[ -x "$db_bin" ] || fail_setup "missing $db_bin"
-
-# --- Database ----------------------------------------------------------------------------
-pg_isready -q -h "$pg_host" -p "$pg_port" || fail_setup "PostgreSQL is not reachable at $pg_host:$pg_port"
-redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || fail_setup "Redis is not reachable at 127.0.0.1:6379"
-database="contract_$(date +%s)_$$"
-export DATABASE_URL="postgres://$pg_user@$pg_host:$pg_port/$database?sslmode=disable"
-host_pid=""
-workdir="$(mktemp -d)"
-cleanup() {
-  if [ -n "$host_pid" ]; then kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; fi
-  psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres \
-    -c "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "CREATE DATABASE \"$database\"" >/dev/null \
-  || fail_setup "cannot create database $database"
-"$db_bin" migrate >&2 || fail_setup "db migrate failed"
-"$db_bin" seed >&2 || fail_setup "db seed failed"
-
 # --- App ---------------------------------------------------------------------------------
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base_url="http://127.0.0.1:$port"
-log "serving the app at $base_url (log: $workdir/host.log)"
+# shellcheck source=../lib/serve-app.sh
+. "$root/tests/lib/serve-app.sh"
+build_app "${CONTRACT_SKIP_BUILD:-0}"
+fresh_database contract
 # The router's per-client rate limit (600 requests a minute by default) would answer 429 to a
 # fuzzer that sends thousands from one address; the contract is about what the API accepts,
-# so it is lifted for this run. A state dir of the run's own keeps the `default` store fresh.
-SPIN_VARIABLE_DATABASE_URL="$DATABASE_URL" \
-  SPIN_VARIABLE_RATE_LIMIT_REQUESTS=100000000 \
-  "$host_bin" serve --manifest spin.toml --listen "127.0.0.1:$port" \
-  --runtime-config-file runtime-config/local.toml \
-  --state-dir "$workdir/state" >"$workdir/host.log" 2>&1 &
-host_pid=$!
-# Readiness: the host answers once every component is loaded (bounded: 120 x 0.5 s).
-for _ in $(seq 120); do
-  if curl -fsS -o /dev/null "$base_url/api/openapi.json" 2>/dev/null; then break; fi
-  kill -0 "$host_pid" 2>/dev/null || { cat "$workdir/host.log" >&2; fail_setup "spin-test-host exited"; }
-  sleep 0.5
-done
-curl -fsS -o /dev/null "$base_url/api/openapi.json" || { tail -50 "$workdir/host.log" >&2; fail_setup "the app did not come up"; }
+# so it is lifted for this run.
+serve_app /api/openapi.json runtime-config/local.toml SPIN_VARIABLE_RATE_LIMIT_REQUESTS=100000000
 
 # A student, signed in through the API like any user; the run reuses the session cookie.
 student_email="contract-student@example.com"
@@ -119,15 +69,10 @@ session="$(curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' \
   "$base_url/api/session" | sed -n 's/^[Ss]et-[Cc]ookie: cp_session=\([0-9a-f]*\);.*/\1/p')"
 [ -n "$session" ] || fail_setup "signing in gave no cp_session cookie"
 
-# An admin signs up like anyone else and is then promoted in the database (admins have no
-# sign-up), so the admin operations are tested past their 401/403.
+# An admin, so the admin operations are tested past their 401/403.
 admin_email="contract-admin@example.com"
 admin_password="contract admin passphrase $$"
-curl -fsS -o /dev/null -H 'Content-Type: application/json' \
-  -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\",\"name\":\"Contract Admin\"}" \
-  "$base_url/api/accounts" || fail_setup "cannot register the admin"
-psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$database" \
-  -c "UPDATE users SET role = 'admin' WHERE email = '$admin_email'" >/dev/null || fail_setup "cannot promote the admin"
+register_admin "$admin_email" "$admin_password" "Contract Admin"
 admin_session="$(curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' \
   -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\"}" \
   "$base_url/api/session" | sed -n 's/^[Ss]et-[Cc]ookie: cp_session=\([0-9a-f]*\);.*/\1/p')"
