@@ -184,10 +184,12 @@ fn plan<'c>(
 ) -> Plan<'c> {
     let headers = &incoming.head.headers;
     let cart_home = gateway::cookie(headers, CART_HOME_COOKIE);
-    let signed_in = gateway::cookie(headers, SESSION_COOKIE).is_some();
+    // Read only where it can change the placement: most regions share their sessions.
+    let sessions_regional = config.settings.sessions_regional;
+    let signed_in = sessions_regional && gateway::cookie(headers, SESSION_COOKIE).is_some();
     routing::plan(
         &config.topology,
-        routing::placement(class, signed_in, config.settings.sessions_regional),
+        routing::placement(class, signed_in, sessions_regional),
         incoming.location.coordinates,
         cart_home.as_deref(),
         status,

@@ -5,7 +5,6 @@
 //! sign-in file. On a hosted cloud without a scheduler, the relay on checkout traffic.
 
 use std::cell::Cell;
-use std::path::Path;
 use std::process::Output;
 
 use anyhow::{Context, Result, ensure};
@@ -39,7 +38,7 @@ async fn run_job(base_url: &str, email: &str, password: &str) -> Result<Output> 
         .output()
         .await
         .context("running the relay job's script (needs sh and curl)");
-    let _ = std::fs::remove_file(Path::new(&sign_in));
+    let _ = std::fs::remove_file(&sign_in);
     output
 }
 
