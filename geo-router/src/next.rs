@@ -61,6 +61,16 @@ impl Head {
         })
     }
 
+    /// Whether the request may carry a body. A GET or HEAD declares one with
+    /// `content-length` or `transfer-encoding` (RFC 9110 gives it no meaning, and no
+    /// component reads it); any other method may carry one.
+    pub fn has_body(&self) -> bool {
+        let declared = |name| self.headers.contains_key(name);
+        !matches!(self.method, http::Method::GET | http::Method::HEAD)
+            || declared(http::header::CONTENT_LENGTH)
+            || declared(http::header::TRANSFER_ENCODING)
+    }
+
     pub fn path(&self) -> &str {
         self.path_with_query
             .split_once('?')
@@ -84,10 +94,18 @@ pub fn with_headers(
     headers: &HeaderMap,
 ) -> Result<Request, ErrorCode> {
     let fields = fields(headers)?;
-    // The result the receiver reports about the body; nobody upstream waits for it.
-    let (_, body_result) = wit_future::new(|| Ok(()));
-    let (body, trailers) = Request::consume_body(request, body_result);
-    let (request, _) = Request::new(fields, Some(body), trailers, None);
+    let (request, _) = if head.has_body() {
+        // The result the receiver reports about the body; nobody upstream waits for it.
+        let (_, body_result) = wit_future::new(|| Ok(()));
+        let (body, trailers) = Request::consume_body(request, body_result);
+        Request::new(fields, Some(body), trailers, None)
+    } else {
+        // Nothing to hand on: a new request without a body costs less than moving the
+        // empty stream and its futures over (most requests are such GETs).
+        drop(request);
+        let (_, trailers) = wit_future::new(|| Ok(None));
+        Request::new(fields, None, trailers, None)
+    };
     let invalid = |_| ErrorCode::HttpRequestUriInvalid;
     request
         .set_method(&(&head.method).into())

@@ -1,10 +1,22 @@
 //! Counting a client's request in the region's Redis (see `geo_router_core::rate_limit` for
 //! why Redis, and `platform::redis` for why the region's own).
+//!
+//! Every request is counted, so the count must cost little next to the request itself.
+//! Spin's `redis` interface has no pool: each `Connection::open` is a new TCP connection
+//! (handshake and client setup), which cost more than the cached page it counted. An
+//! instance keeps the connection its first counted request opened, for its whole life (up
+//! to 128 requests; Spin drops an instance's connections with it): every later request
+//! costs one `EVAL` on it, concurrent ones multiplexed on the same connection. Set once and
+//! never changed, like the configuration, so requests sharing the instance share it safely.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use geo_router_core::rate_limit::{COUNT_SCRIPT, Limit, Verdict, Window};
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+
+/// The instance's connection to the region's Redis (the URL is fixed for its life).
+static KEPT: OnceLock<Connection> = OnceLock::new();
 
 /// Counts the request; `Err` when Redis could not count it. The router then lets the
 /// request through: an outage of the limiter must not become an outage of the shop.
@@ -15,9 +27,32 @@ pub async fn count(
     now_ms: u64,
 ) -> Result<Verdict, String> {
     let window = Window::at(client, limit, now_ms);
-    let redis = Connection::open(redis_url)
+    let counted = match KEPT.get() {
+        Some(kept) => match increment(kept, &window).await {
+            Ok(count) => count,
+            // The kept connection broke (Redis restarted, say) and cannot be replaced:
+            // this request counts on a connection of its own.
+            Err(_) => increment(&open(redis_url).await?, &window).await?,
+        },
+        None => {
+            let opened = open(redis_url).await?;
+            let count = increment(&opened, &window).await?;
+            // Requests starting together may each open one: the first kept is shared.
+            let _ = KEPT.set(opened);
+            count
+        }
+    };
+    Ok(window.verdict(counted, limit, now_ms))
+}
+
+async fn open(redis_url: &str) -> Result<Connection, String> {
+    Connection::open(redis_url)
         .await
-        .map_err(|error| format!("rate limiter: {error:?}"))?;
+        .map_err(|error| format!("rate limiter: {error:?}"))
+}
+
+/// The client's count in this window, this request included.
+async fn increment(redis: &Connection, window: &Window) -> Result<i64, String> {
     let arguments = [
         RedisParameter::Binary(COUNT_SCRIPT.as_bytes().to_vec()),
         RedisParameter::Int64(1),
@@ -29,7 +64,7 @@ pub async fn count(
         .await
         .map_err(|error| format!("rate limiter: {error:?}"))?;
     match results.first() {
-        Some(RedisResult::Int64(count)) => Ok(window.verdict(*count, limit, now_ms)),
+        Some(RedisResult::Int64(count)) => Ok(*count),
         other => Err(format!("rate limiter: unexpected reply {other:?}")),
     }
 }
