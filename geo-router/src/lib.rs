@@ -66,9 +66,9 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Router {
                 return error.into_response().into_response();
             }
         };
-        let incoming = Incoming::new(config, head, request_id);
+        let incoming = Incoming::new(config, head, request_id, started);
         let outcome = route(config, &incoming, request).await;
-        reply::finish(config, &incoming, outcome, started)
+        reply::finish(config, &incoming, outcome)
     }
 }
 
@@ -81,10 +81,12 @@ pub struct Incoming {
     hop: Hop,
     client_ip: Option<IpAddr>,
     location: Location,
+    /// When the router got the request: its `server-timing` and log line durations.
+    started: Instant,
 }
 
 impl Incoming {
-    fn new(config: &Config, head: Head, request_id: String) -> Self {
+    fn new(config: &Config, head: Head, request_id: String, started: Instant) -> Self {
         let logger = Logger::with_request_id(COMPONENT, Some(&request_id));
         let hop = hop::hop(&head.headers, config.local(), config.hop_secret.as_ref());
         let policy = &config.settings.client_policy;
@@ -115,6 +117,7 @@ impl Incoming {
             hop,
             client_ip: address.ip,
             location,
+            started,
         }
     }
 }

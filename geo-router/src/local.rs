@@ -7,13 +7,13 @@ use std::time::Instant;
 use http::{HeaderMap, HeaderValue};
 use platform::ApiError;
 use platform::log::Event;
-use spin_sdk::wasip3::http::types::Request;
+use spin_sdk::wasip3::http::types::{Request, Response};
 
 use crate::config::Config;
 use crate::db;
 use crate::next;
 use crate::outcome::{Outcome, Reply};
-use crate::{Incoming, millis};
+use crate::{Incoming, millis, reply};
 use geo_router_core::consistency::{self, Check, READ_FROM_HEADER, ReadFrom};
 use geo_router_core::gateway::{self, REQUEST_ID, Timing};
 use geo_router_core::routing::{self, CART_HOME_COOKIE, RouteClass};
@@ -31,7 +31,18 @@ pub async fn serve(
     let mut timings = Vec::new();
     let mut set_cookies = Vec::new();
     let read_from = read_from(config, incoming, &mut timings, &mut set_cookies).await;
-    let headers = component_headers(config, incoming, class, read_from);
+    let mut headers = component_headers(config, incoming, class, read_from);
+    // Only an answer may add a cookie (a cart's home, a write's consistency token): the
+    // component sets the router's headers on any other, which then passes back untouched.
+    let hands_over = set_cookies.is_empty()
+        && class != RouteClass::Cart
+        && !consistency::sets_token(&head.method, head.path());
+    if hands_over
+        && let Some(value) =
+            gateway::encode(&reply::handed_over(config, incoming, read_from, &timings))
+    {
+        headers.insert(gateway::RESPONSE_HEADERS, value);
+    }
     let started = Instant::now();
     let result = match next::with_headers(request, head, &headers) {
         Ok(request) => next::handle(request).await,
@@ -59,6 +70,19 @@ pub async fn serve(
             return outcome;
         }
     };
+    if hands_over && carries_gateway_headers(&response) {
+        return Outcome {
+            reply: Reply::Complete(response),
+            class,
+            reason: routing::Reason::Local,
+            served_by: Some(config.local().to_owned()),
+            read_from: Some(read_from),
+            attempts: 1,
+            timings,
+            error: None,
+            set_cookies,
+        };
+    }
     let succeeded = (200..300).contains(&response.get_status_code());
     let local = config.local();
     if succeeded && consistency::sets_token(&head.method, head.path()) {
@@ -93,6 +117,12 @@ pub async fn serve(
         error: None,
         set_cookies,
     }
+}
+
+/// Whether the component set the headers it was handed (`platform::response::finish` does;
+/// an answer made otherwise, a static page say, gets them from the router).
+fn carries_gateway_headers(response: &Response) -> bool {
+    response.get_headers().has(gateway::SERVED_BY)
 }
 
 /// Primary or replica: writes and reads that must see the client's own catalog write go

@@ -10,7 +10,11 @@ use spin_sdk::wasip3::http::types::Response;
 /// An answer the router made itself, or one it passes on with its body untouched.
 pub enum Reply {
     Router(platform::HttpResponse),
+    /// The router sets its headers on it (a new response around the same body).
     Passed(Response),
+    /// The component already set the router's headers (see `platform::gateway`): handed
+    /// back as it is.
+    Complete(Response),
 }
 
 /// Everything the log line and response headers report about how a request was served.

@@ -1,7 +1,5 @@
 //! The gateway headers every response carries, whoever made it, and the log line.
 
-use std::time::Instant;
-
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use spin_sdk::http::IntoResponse;
 use spin_sdk::wasip3::http::types::{ErrorCode, Response};
@@ -19,7 +17,6 @@ pub fn finish(
     config: &Config,
     incoming: &Incoming,
     outcome: Outcome,
-    started: Instant,
 ) -> Result<Response, ErrorCode> {
     let Outcome {
         reply,
@@ -32,7 +29,25 @@ pub fn finish(
         error,
         set_cookies,
     } = outcome;
-    let total = started.elapsed();
+    let total = incoming.started.elapsed();
+    let line = |status: u16, served_by: &str| {
+        LogLine {
+            region: config.local(),
+            method: incoming.head.method.as_str(),
+            path: incoming.head.path(),
+            status,
+            served_by,
+            route: class.as_str(),
+            reason: reason.as_str(),
+            read_from: read_from.map(ReadFrom::as_str),
+            country: incoming.location.country.as_deref(),
+            location_source: incoming.location.source.as_str(),
+            attempts,
+            duration_ms: millis(total),
+            error: error.as_deref(),
+        }
+        .fields()
+    };
     let gateway = Gateway {
         config,
         incoming,
@@ -42,28 +57,14 @@ pub fn finish(
         set_cookies,
         total,
     };
-    let apply = |status: u16, headers: &mut HeaderMap| {
-        let served_by = gateway.apply(headers);
-        let line = LogLine {
-            region: config.local(),
-            method: incoming.head.method.as_str(),
-            path: incoming.head.path(),
-            status,
-            served_by: &served_by,
-            route: class.as_str(),
-            reason: reason.as_str(),
-            read_from: read_from.map(ReadFrom::as_str),
-            country: incoming.location.country.as_deref(),
-            location_source: incoming.location.source.as_str(),
-            attempts,
-            duration_ms: millis(total),
-            error: error.as_deref(),
-        };
-        line.fields()
-    };
     let (response, line) = match reply {
+        Reply::Complete(response) => {
+            let status = response.get_status_code();
+            (Ok(response), line(status, config.local()))
+        }
         Reply::Router(mut response) => {
-            let line = apply(response.status().as_u16(), response.headers_mut());
+            let served_by = gateway.apply(response.headers_mut());
+            let line = line(response.status().as_u16(), &served_by);
             (response.into_response(), line)
         }
         Reply::Passed(response) => {
@@ -71,7 +72,8 @@ pub fn finish(
             let headers = next::header_map(response.get_headers());
             match headers {
                 Ok(mut headers) => {
-                    let line = apply(status, &mut headers);
+                    let served_by = gateway.apply(&mut headers);
+                    let line = line(status, &served_by);
                     (next::respond_with_headers(response, &headers), line)
                 }
                 Err(error) => {
@@ -83,6 +85,29 @@ pub fn finish(
     };
     incoming.logger.log(Event::Request, line);
     response
+}
+
+/// The gateway headers of the answer this region's component is about to make, as far as
+/// they are known before it answers: what [`finish`] would set on it, but for the time the
+/// component takes (it reports that itself).
+pub fn handed_over(
+    config: &Config,
+    incoming: &Incoming,
+    read_from: ReadFrom,
+    timings: &[Timing],
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let gateway = Gateway {
+        config,
+        incoming,
+        served_by: Some(config.local().to_owned()),
+        read_from: Some(read_from),
+        timings: timings.to_vec(),
+        set_cookies: Vec::new(),
+        total: incoming.started.elapsed(),
+    };
+    gateway.apply(&mut headers);
+    headers
 }
 
 /// What the gateway headers say about how the request was served.

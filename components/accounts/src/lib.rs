@@ -8,6 +8,7 @@ mod users;
 
 use accounts_core::{Endpoint, ROUTES, RegistrationRequest, SignInRequest, session_cookie};
 use http::{HeaderMap, StatusCode};
+use platform::gateway::ResponseHeaders;
 use platform::log::Logger;
 use platform::request::{MAX_JSON_BODY, read_json};
 use platform::response::Caching;
@@ -17,8 +18,14 @@ use spin_sdk::http::Request;
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
     let logger = Logger::for_request("accounts", request.headers());
+    let gateway = ResponseHeaders::from_request(request.headers());
     // Every answer here is about one user (or a credential attempt): never cache it.
-    response::finish(&logger, route(request).await, Caching::Private)
+    response::finish(
+        &logger,
+        gateway.as_ref(),
+        route(request).await,
+        Caching::Private,
+    )
 }
 
 async fn route(request: Request) -> Result<HttpResponse, ApiError> {

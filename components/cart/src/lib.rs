@@ -9,6 +9,7 @@ use commerce_core::cart::{CartError, StoredCart};
 use commerce_core::routes::{CART_ROUTES, CartEndpoint};
 use commerce_core::views::{CartLine, CartView, problems};
 use http::{HeaderValue, StatusCode, header};
+use platform::gateway::ResponseHeaders;
 use platform::log::Logger;
 use platform::response::Caching;
 use platform::{ApiError, HttpResponse, PathParams, response, routing};
@@ -23,7 +24,13 @@ use owner::Owner;
 async fn handle(request: Request) -> HttpResponse {
     let (parts, _body) = request.into_parts();
     let logger = Logger::for_request("cart", &parts.headers);
-    response::finish(&logger, serve(&parts).await, Caching::Private)
+    let gateway = ResponseHeaders::from_request(&parts.headers);
+    response::finish(
+        &logger,
+        gateway.as_ref(),
+        serve(&parts).await,
+        Caching::Private,
+    )
 }
 
 async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {

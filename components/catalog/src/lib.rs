@@ -11,6 +11,7 @@ use catalog_core::course::{CategorySummary, CourseDetail, CoursePage, CourseSumm
 use catalog_core::query::{self, CourseQuery, CourseRef};
 use catalog_core::{Endpoint, ROUTES, sql};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use platform::gateway::ResponseHeaders;
 use platform::log::Logger;
 use platform::replication::ReadFrom;
 use platform::response::Caching;
@@ -25,8 +26,10 @@ const OPENAPI_JSON: &str = include_str!("../../../openapi.json");
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
     let logger = Logger::for_request("catalog", request.headers());
+    let gateway = ResponseHeaders::from_request(request.headers());
     // The catalog sets each response's own (mostly public) caching.
-    response::finish(&logger, route(&logger, request).await, Caching::AsSet)
+    let result = route(&logger, request).await;
+    response::finish(&logger, gateway.as_ref(), result, Caching::AsSet)
 }
 
 async fn route(logger: &Logger, request: Request) -> Result<HttpResponse, ApiError> {

@@ -13,6 +13,7 @@ mod statements;
 
 use commerce_core::routes::{CHECKOUT_ROUTES, CheckoutEndpoint};
 use commerce_core::views::Items;
+use platform::gateway::ResponseHeaders;
 use platform::log::Logger;
 use platform::response::Caching;
 
@@ -23,7 +24,9 @@ use uuid::Uuid;
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> HttpResponse {
     let logger = Logger::for_request("checkout", request.headers());
-    response::finish(&logger, serve(&logger, request).await, Caching::Private)
+    let gateway = ResponseHeaders::from_request(request.headers());
+    let result = serve(&logger, request).await;
+    response::finish(&logger, gateway.as_ref(), result, Caching::Private)
 }
 
 async fn serve(logger: &Logger, request: Request) -> Result<HttpResponse, ApiError> {

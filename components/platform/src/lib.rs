@@ -6,6 +6,7 @@
 //!
 //! Nothing here depends on `spin-sdk`, so all of it is unit-tested natively.
 
+pub mod gateway;
 pub mod log;
 pub mod problem;
 pub mod redis;

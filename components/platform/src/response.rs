@@ -92,10 +92,12 @@ pub enum Caching {
 }
 
 /// The one tail of every component's handler: an error becomes its problem response, the
-/// cause of a 500 or 503 is logged first (it is never sent), private answers are marked, and
-/// the body's length is declared.
+/// cause of a 500 or 503 is logged first (it is never sent), private answers are marked, the
+/// router's headers are set when it handed them over (see [`crate::gateway`]), and the body's
+/// length is declared.
 pub fn finish(
     logger: &crate::log::Logger,
+    gateway: Option<&crate::gateway::ResponseHeaders>,
     result: Result<HttpResponse, crate::ApiError>,
     caching: Caching,
 ) -> HttpResponse {
@@ -111,6 +113,9 @@ pub fn finish(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         );
+    }
+    if let Some(gateway) = gateway {
+        gateway.apply(response.headers_mut());
     }
     declare_length(&mut response);
     response
@@ -161,31 +166,33 @@ mod tests {
         let logger = crate::log::Logger::for_request("test", &http::HeaderMap::new());
         let failed = finish(
             &logger,
+            None,
             Err(crate::ApiError::internal("a cause never sent")),
             Caching::Private,
         );
         assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(failed.headers()[header::CACHE_CONTROL], "private, no-store");
         assert!(!String::from_utf8_lossy(&body_bytes(failed)).contains("never sent"));
-        let public = finish(&logger, Ok(ok(&"x")), Caching::AsSet);
+        let public = finish(&logger, None, Ok(ok(&"x")), Caching::AsSet);
         assert!(!public.headers().contains_key(header::CACHE_CONTROL));
     }
 
     #[test]
     fn finish_declares_the_body_length_except_where_no_body_is_allowed() {
         let logger = crate::log::Logger::for_request("test", &http::HeaderMap::new());
-        let answered = finish(&logger, Ok(ok(&"four")), Caching::Private);
+        let answered = finish(&logger, None, Ok(ok(&"four")), Caching::Private);
         assert_eq!(answered.headers()[header::CONTENT_LENGTH], "6");
         assert_eq!(body_bytes(answered).len(), 6);
         let failed = finish(
             &logger,
+            None,
             Err(crate::ApiError::Unauthorized),
             Caching::Private,
         );
         let declared = failed.headers()[header::CONTENT_LENGTH].clone();
         assert_eq!(declared, body_bytes(failed).len().to_string().as_str());
         for status in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
-            let bodiless = finish(&logger, Ok(empty(status)), Caching::Private);
+            let bodiless = finish(&logger, None, Ok(empty(status)), Caching::Private);
             assert!(!bodiless.headers().contains_key(header::CONTENT_LENGTH));
         }
     }

@@ -1,12 +1,11 @@
 //! Gateway duties shared by every response: request ids, CORS, security headers,
 //! `server-timing`, and the one JSON log line per request.
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use platform::log::Fields;
 
 pub const REQUEST_ID: &str = "x-request-id";
-pub const SERVED_BY: &str = "x-served-by";
-pub const SERVER_TIMING: &str = "server-timing";
+pub use platform::gateway::{SERVED_BY, SERVER_TIMING};
 
 /// Keeps a client's request id when it is short and made of safe characters (it is logged
 /// and echoed, so nothing that could forge log lines or headers), else makes a UUIDv7.
@@ -97,49 +96,9 @@ impl Cors {
     }
 }
 
-/// Defaults for every response; a component's own value (a page's CSP, say) wins.
-pub fn add_security_headers(response: &mut HeaderMap) {
-    let defaults: [(HeaderName, &'static str); 5] = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
-        (
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ),
-        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
-    ];
-    for (name, value) in defaults {
-        response
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    }
-}
-
-/// Adds `value` to the comma-separated header `name` as one field line: a remote region's
-/// router sets `server-timing` and `vary` too, and each belongs in a single header.
-/// Tokens already listed (case-insensitively, for `vary`) are not repeated.
-pub fn merge_list_header(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    let mut items: Vec<String> = headers
-        .get_all(&name)
-        .iter()
-        .filter_map(|existing| existing.to_str().ok())
-        .chain(std::iter::once(value))
-        .flat_map(|list| list.split(','))
-        .map(|item| item.trim().to_owned())
-        .filter(|item| !item.is_empty())
-        .collect();
-    let mut seen = Vec::new();
-    items.retain(|item| {
-        let key = item.to_ascii_lowercase();
-        let fresh = !seen.contains(&key);
-        seen.push(key);
-        fresh
-    });
-    if let Ok(merged) = HeaderValue::from_str(&items.join(", ")) {
-        headers.insert(name, merged);
-    }
-}
+/// The security defaults, list merging and the hand-over of the router's response headers,
+/// shared with the components' response builder (see `platform::gateway`).
+pub use platform::gateway::{RESPONSE_HEADERS, add_security_headers, encode, merge_list_header};
 
 /// One `server-timing` metric.
 #[derive(Debug, Clone, PartialEq)]
@@ -305,27 +264,6 @@ mod tests {
         ]);
         assert_eq!(value, "router;dur=0.4, upstream;dur=3.1;desc=\"eu-west\"");
         assert!(HeaderValue::from_str(&value).is_ok());
-    }
-
-    #[test]
-    fn list_headers_merge_into_one_line_without_repeats() {
-        let mut response = HeaderMap::new();
-        response.append(header::VARY, HeaderValue::from_static("Origin"));
-        response.append(header::VARY, HeaderValue::from_static("Cookie, origin"));
-        merge_list_header(&mut response, header::VARY, "Origin");
-        assert_eq!(response.get_all(header::VARY).iter().count(), 1);
-        assert_eq!(response[header::VARY], "Origin, Cookie");
-        let timing = HeaderName::from_static(SERVER_TIMING);
-        response.insert(&timing, HeaderValue::from_static("router;dur=0.2"));
-        merge_list_header(
-            &mut response,
-            timing.clone(),
-            "router;dur=1.0, upstream;dur=3.0",
-        );
-        assert_eq!(
-            response[&timing],
-            "router;dur=0.2, router;dur=1.0, upstream;dur=3.0"
-        );
     }
 
     #[test]

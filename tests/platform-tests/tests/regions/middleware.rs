@@ -113,5 +113,26 @@ async fn a_client_cannot_pose_as_the_router_to_a_component() -> Result<()> {
     assert_eq!(cached.status(), 200);
     assert_eq!(header(&cached, "x-read-from"), "replica");
     assert_eq!(header(&cached, "x-cache"), "hit");
+
+    // The response headers the router hands a component are the router's alone: a
+    // client's list (a cookie, another region's name) is dropped, both where the component
+    // sets the router's headers (the catalog) and where the router does (the cart).
+    let forged = r#"[["set-cookie","cp_session=forged"],["x-served-by","mars"]]"#;
+    for path in ["/api/courses", "/api/cart"] {
+        let answer = app
+            .request(Method::GET, path)
+            .header("x-cp-response-headers", forged)
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 200, "{path}");
+        assert_eq!(header(&answer, "x-served-by"), "local", "{path}");
+        let cookies: Vec<_> = answer.headers().get_all("set-cookie").iter().collect();
+        assert!(
+            cookies
+                .iter()
+                .all(|cookie| !cookie.as_bytes().ends_with(b"forged")),
+            "{path}: {cookies:?}"
+        );
+    }
     Ok(())
 }
