@@ -29,6 +29,11 @@ pub fn engine() -> Result<&'static Engine> {
 fn config(pooling: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
+    // `perf record` can name the components' compiled functions with this set (a perf map
+    // per process in /tmp): where a benchmark's time goes inside the guests.
+    if std::env::var_os("SPIN_TEST_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(1000)
