@@ -41,8 +41,8 @@ async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {
     let mut cart = carts.load(owner.cart, now).await?;
     let response = match endpoint {
         CartEndpoint::Get => {
-            let db = runtime::db::connect().await?;
-            let view = priced(&db, &owner, &mut cart).await?;
+            let courses = courses(&owner, &cart.course_ids).await?;
+            let view = priced(&courses, &mut cart)?;
             if view.pruned {
                 carts.save(owner.cart, &cart).await?;
             }
@@ -50,19 +50,24 @@ async fn serve(parts: &http::request::Parts) -> Result<HttpResponse, ApiError> {
         }
         CartEndpoint::PutItem => {
             let course_id = course_id(&params)?;
-            let db = runtime::db::connect().await?;
-            check_purchasable(&db, &owner, course_id).await?;
+            // The new course and the cart's, read at once: one query checks and prices.
+            let mut ids = cart.course_ids.clone();
+            if !ids.contains(&course_id) {
+                ids.push(course_id);
+            }
+            let courses = courses(&owner, &ids).await?;
+            check_purchasable(&courses, course_id)?;
             cart.add(course_id, now)
                 .map_err(|CartError::Full| problems::cart_full())?;
-            let view = priced(&db, &owner, &mut cart).await?;
+            let view = priced(&courses, &mut cart)?;
             carts.save(owner.cart, &cart).await?;
             response::ok(&view.cart)
         }
         CartEndpoint::DeleteItem => {
             let course_id = course_id(&params)?;
             cart.remove(course_id, now);
-            let db = runtime::db::connect().await?;
-            let view = priced(&db, &owner, &mut cart).await?;
+            let courses = courses(&owner, &cart.course_ids).await?;
+            let view = priced(&courses, &mut cart)?;
             carts.save(owner.cart, &cart).await?;
             response::ok(&view.cart)
         }
@@ -87,14 +92,19 @@ fn course_id(params: &PathParams) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::invalid("course_id", "must be a UUID"))
 }
 
+/// `ids` as the catalog has them now (prices, published, owned by the user): one query, and
+/// no database connection at all for an empty cart.
+async fn courses(owner: &Owner, ids: &[Uuid]) -> Result<Vec<(catalog::Course, bool)>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db = runtime::db::connect().await?;
+    catalog::courses_for(&db, owner.user_id, ids).await
+}
+
 /// Refuses unknown (404), unpublished (422) and already-owned (409) courses.
-async fn check_purchasable(
-    db: &spin_sdk::pg::Connection,
-    owner: &Owner,
-    course_id: Uuid,
-) -> Result<(), ApiError> {
-    let courses = catalog::courses_for(db, owner.user_id, &[course_id]).await?;
-    let Some((course, owned)) = courses.first() else {
+fn check_purchasable(courses: &[(catalog::Course, bool)], course_id: Uuid) -> Result<(), ApiError> {
+    let Some((course, owned)) = courses.iter().find(|(course, _)| course.id == course_id) else {
         return Err(ApiError::not_found(format!("no course {course_id}")));
     };
     if !course.published {
@@ -112,11 +122,8 @@ struct Priced {
     pruned: bool,
 }
 
-async fn priced(
-    db: &spin_sdk::pg::Connection,
-    owner: &Owner,
-    cart: &mut StoredCart,
-) -> Result<Priced, ApiError> {
+/// The cart priced from `courses`, dropping lines no longer on sale to the user.
+fn priced(courses: &[(catalog::Course, bool)], cart: &mut StoredCart) -> Result<Priced, ApiError> {
     if cart.is_empty() {
         return Ok(Priced {
             cart: CartView {
@@ -127,7 +134,6 @@ async fn priced(
             pruned: false,
         });
     }
-    let courses = catalog::courses_for(db, owner.user_id, &cart.course_ids).await?;
     let on_sale = |id: Uuid| {
         courses
             .iter()
