@@ -32,10 +32,12 @@ pub async fn serve(
     let mut set_cookies = Vec::new();
     let read_from = read_from(config, incoming, &mut timings, &mut set_cookies).await;
     let mut headers = component_headers(config, incoming, class, read_from);
-    // Only an answer may add a cookie (a cart's home, a write's consistency token): the
+    // Only an answer may add a cookie (a cart's new home, a write's consistency token): the
     // component sets the router's headers on any other, which then passes back untouched.
+    let cart_homed_here =
+        gateway::cookie(&head.headers, CART_HOME_COOKIE).as_deref() == Some(config.local());
     let hands_over = set_cookies.is_empty()
-        && class != RouteClass::Cart
+        && (class != RouteClass::Cart || cart_homed_here)
         && !consistency::sets_token(&head.method, head.path());
     if hands_over
         && let Some(value) =
@@ -100,8 +102,7 @@ pub async fn serve(
             description: None,
         });
     }
-    let cart_home = gateway::cookie(&head.headers, CART_HOME_COOKIE);
-    if class == RouteClass::Cart && succeeded && cart_home.as_deref() != Some(local) {
+    if class == RouteClass::Cart && succeeded && !cart_homed_here {
         set_cookies.push(format!(
             "{CART_HOME_COOKIE}={local}; Path=/; Max-Age={CART_HOME_MAX_AGE_SECS}; HttpOnly; SameSite=Lax"
         ));
