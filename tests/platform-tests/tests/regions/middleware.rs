@@ -50,6 +50,22 @@ async fn every_public_route_and_unknown_paths_pass_through_the_router() -> Resul
             "{component} {path}"
         );
     }
+    // A cart already homed here gets no new cookie, so its component sets the router's
+    // headers (they are handed over), and they are the same.
+    let homed = app
+        .with_cookies("cp_cart_region=local")
+        .get("/api/cart")
+        .await?;
+    assert_eq!(homed.status(), 200);
+    assert_eq!(header(&homed, "x-served-by"), "local");
+    let timing = header(&homed, "server-timing");
+    assert!(
+        timing.contains("router;dur=") && timing.contains("component;dur="),
+        "{timing}"
+    );
+    assert_eq!(header(&homed, "x-content-type-options"), "nosniff");
+    assert!(header(&homed, "vary").contains("Origin"));
+    assert_eq!(homed.headers().get_all("server-timing").iter().count(), 1);
     // /health and /alive are answered by the router itself, whatever it wraps.
     for path in ["/alive", "/health"] {
         let response = app.get(path).await?;
