@@ -233,6 +233,38 @@ impl TestApp {
     pub async fn start() -> Result<TestApp> {
         Self::builder().start().await
     }
+
+    /// The running app and its database apart: a test that drops the database (`DROP
+    /// DATABASE ... WITH (FORCE)`) while the app keeps serving loses PostgreSQL.
+    pub fn database_apart(self) -> (AppWithoutDatabase, Database) {
+        let TestApp {
+            app,
+            redis,
+            db,
+            client,
+        } = self;
+        let apart = AppWithoutDatabase {
+            _app: app,
+            _redis: redis,
+            client,
+        };
+        (apart, db)
+    }
+}
+
+/// A [`TestApp`] whose database the test holds (see [`TestApp::database_apart`]).
+pub struct AppWithoutDatabase {
+    _app: RunningApp,
+    _redis: TestRedis,
+    client: Client,
+}
+
+impl Deref for AppWithoutDatabase {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl Deref for TestApp {

@@ -20,7 +20,9 @@ mod log;
 pub mod regions;
 
 pub use accounts::{Account, User};
-pub use app::{Credentials, Database, Instance, PASSWORD, TestApp, TestAppBuilder, Worker};
+pub use app::{
+    AppWithoutDatabase, Credentials, Database, Instance, PASSWORD, TestApp, TestAppBuilder, Worker,
+};
 pub use commerce::{DECLINED_CARD, PROVIDER_ERROR_CARD, SUCCESS_CARD};
 pub use http::{Call, Client, Problem, assert_problem, cookies_set, header, json_of, set_cookie};
 pub use log::{GuestLog, events};

@@ -70,18 +70,14 @@ async fn second_read_is_a_cache_hit_with_the_same_etag_and_revalidates_to_304() 
 #[tokio::test]
 async fn stale_copy_is_served_while_the_database_is_unreachable() -> Result<()> {
     // Freshness 0: every cached copy is immediately stale, so each read tries the database.
-    let TestApp {
-        app: _app,
-        redis: _redis,
-        db,
-        client: app,
-    } = TestApp::builder()
+    let (app, db) = TestApp::builder()
         .variables(&[
             ("catalog_fresh_seconds", "0"),
             ("catalog_max_stale_seconds", "600"),
         ])
         .start()
-        .await?;
+        .await?
+        .database_apart();
     let path = "/api/courses/rust-ownership";
     let fresh = app.get(path).await?;
     assert_eq!(header(&fresh, "x-cache"), "miss");
@@ -116,18 +112,14 @@ async fn stale_copy_is_served_while_the_database_is_unreachable() -> Result<()> 
 
 #[tokio::test]
 async fn copies_past_the_maximum_staleness_are_not_served() -> Result<()> {
-    let TestApp {
-        app: _app,
-        redis: _redis,
-        db,
-        client: app,
-    } = TestApp::builder()
+    let (app, db) = TestApp::builder()
         .variables(&[
             ("catalog_fresh_seconds", "0"),
             ("catalog_max_stale_seconds", "0"),
         ])
         .start()
-        .await?;
+        .await?
+        .database_apart();
     app.categories().await?;
     drop(db);
     let expired = app.categories().send().await?;

@@ -9,19 +9,15 @@ async fn what_a_request_survives_or_fails_on_is_logged_with_the_request_id_it_an
 -> Result<()> {
     let log = GuestLog::new();
     // Freshness 0: every cached copy is immediately stale, so each read tries the database.
-    let TestApp {
-        app: _app,
-        redis: _redis,
-        db,
-        client: app,
-    } = TestApp::builder()
+    let (app, db) = TestApp::builder()
         .variables(&[
             ("catalog_fresh_seconds", "0"),
             ("catalog_max_stale_seconds", "600"),
         ])
         .stderr_to(log.path())
         .start()
-        .await?;
+        .await?
+        .database_apart();
     let cached = app.get("/api/courses/rust-ownership").await?;
     assert_eq!(cached.status(), StatusCode::OK);
 

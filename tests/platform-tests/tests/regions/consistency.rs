@@ -197,18 +197,14 @@ async fn signing_in_leaves_the_edge_cache_on_for_the_student() -> Result<()> {
 
 #[tokio::test]
 async fn with_postgres_gone_a_signed_in_student_still_gets_the_cached_catalog() -> Result<()> {
-    let TestApp {
-        app: _app,
-        redis: _redis,
-        db,
-        client: app,
-    } = TestApp::builder()
+    let (app, db) = TestApp::builder()
         .variables(&[
             ("catalog_fresh_seconds", "0"),
             ("catalog_max_stale_seconds", "600"),
         ])
         .start()
-        .await?;
+        .await?
+        .database_apart();
     let credentials = db.create_user(accounts_core::Role::Student).await?;
     let student = app.signed_in(&credentials).await?;
     student.course("rust-ownership").await?;
@@ -225,12 +221,7 @@ async fn with_postgres_gone_a_signed_in_student_still_gets_the_cached_catalog() 
 async fn a_client_who_must_read_the_primary_gets_the_stale_copy_while_it_is_unreachable()
 -> Result<()> {
     // A replica that never answers: after a write, only the primary is sure to be current.
-    let TestApp {
-        app: _app,
-        redis: _redis,
-        db,
-        client: app,
-    } = TestApp::builder()
+    let (app, db) = TestApp::builder()
         .variables(&[
             ("catalog_fresh_seconds", "0"),
             ("catalog_max_stale_seconds", "600"),
@@ -240,7 +231,8 @@ async fn a_client_who_must_read_the_primary_gets_the_stale_copy_while_it_is_unre
             ),
         ])
         .start()
-        .await?;
+        .await?
+        .database_apart();
     let credentials = db.create_user(accounts_core::Role::Admin).await?;
     let admin = app.signed_in(&credentials).await?;
     let cached = "rust-ownership";
