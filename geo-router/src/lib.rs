@@ -199,7 +199,7 @@ fn plan<'c>(
     )
 }
 
-/// Counts the request against its client's window; `Some` is the 429 to answer.
+/// Counts the request against its client's limit; `Some` is the 429 to answer.
 async fn rate_limited(config: &Config, incoming: &Incoming, class: RouteClass) -> Option<Outcome> {
     let verdict = rate_limit::count(
         &config.regional_redis_url,
@@ -209,7 +209,7 @@ async fn rate_limited(config: &Config, incoming: &Incoming, class: RouteClass) -
     )
     .await;
     match verdict {
-        Ok(Verdict::Allowed { .. }) => None,
+        Ok(Verdict::Allowed) => None,
         Ok(Verdict::Limited { retry_after_secs }) => Some(Outcome::problem(
             ApiError::TooManyRequests { retry_after_secs },
             class,

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use geo_router_core::rate_limit::{COUNT_SCRIPT, Limit, Verdict, Window};
+use geo_router_core::rate_limit::{Check, GCRA_SCRIPT, Limit, Verdict, verdict};
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 /// The instance's connection to the region's Redis (the URL is fixed for its life).
@@ -26,23 +26,23 @@ pub async fn count(
     limit: Limit,
     now_ms: u64,
 ) -> Result<Verdict, String> {
-    let window = Window::at(client, limit, now_ms);
-    let counted = match KEPT.get() {
-        Some(kept) => match increment(kept, &window).await {
-            Ok(count) => count,
+    let check = Check::at(client, limit, now_ms);
+    let reply = match KEPT.get() {
+        Some(kept) => match run(kept, &check).await {
+            Ok(reply) => reply,
             // The kept connection broke (Redis restarted, say) and cannot be replaced:
             // this request counts on a connection of its own.
-            Err(_) => increment(&open(redis_url).await?, &window).await?,
+            Err(_) => run(&open(redis_url).await?, &check).await?,
         },
         None => {
             let opened = open(redis_url).await?;
-            let count = increment(&opened, &window).await?;
+            let reply = run(&opened, &check).await?;
             // Requests starting together may each open one: the first kept is shared.
             let _ = KEPT.set(opened);
-            count
+            reply
         }
     };
-    Ok(window.verdict(counted, limit, now_ms))
+    Ok(verdict(reply))
 }
 
 async fn open(redis_url: &str) -> Result<Connection, String> {
@@ -51,20 +51,23 @@ async fn open(redis_url: &str) -> Result<Connection, String> {
         .map_err(|error| format!("rate limiter: {error:?}"))
 }
 
-/// The client's count in this window, this request included.
-async fn increment(redis: &Connection, window: &Window) -> Result<i64, String> {
+/// The script's reply for this request (see `GCRA_SCRIPT`).
+async fn run(redis: &Connection, check: &Check) -> Result<i64, String> {
+    let [now, interval, window] = check.arguments;
     let arguments = [
-        RedisParameter::Binary(COUNT_SCRIPT.as_bytes().to_vec()),
+        RedisParameter::Binary(GCRA_SCRIPT.as_bytes().to_vec()),
         RedisParameter::Int64(1),
-        RedisParameter::Binary(window.key.as_bytes().to_vec()),
-        RedisParameter::Int64(i64::try_from(window.ttl_ms).unwrap_or(i64::MAX)),
+        RedisParameter::Binary(check.key.as_bytes().to_vec()),
+        RedisParameter::Int64(now),
+        RedisParameter::Int64(interval),
+        RedisParameter::Int64(window),
     ];
     let results = redis
         .execute("EVAL", arguments)
         .await
         .map_err(|error| format!("rate limiter: {error:?}"))?;
     match results.first() {
-        Some(RedisResult::Int64(count)) => Ok(*count),
+        Some(RedisResult::Int64(reply)) => Ok(*reply),
         other => Err(format!("rate limiter: unexpected reply {other:?}")),
     }
 }

@@ -1,11 +1,18 @@
-//! Fixed-window rate limiting per client, counted in Redis.
+//! Per-client rate limiting in Redis, as a generic cell rate algorithm (GCRA).
 //!
-//! Each window is one Redis key per client, named after the window's index on the wall
-//! clock, so every router (and every region sharing the Redis) counts into the same key.
-//! One script increments it and, on the first request of the window, sets its expiry:
-//! atomic, so concurrent requests cannot both slip past the limit, and no key outlives its
-//! window. The key-value store is not used: Spin's `default` store is a SQLite file, and
-//! a disk write per request would cost more than the request itself.
+//! A limit of `requests` per `window_ms` lets a client spend up to `requests` at once and
+//! then one more every `window_ms / requests`: each client has one Redis key holding its
+//! *theoretical arrival time* (TAT), the moment its allowance would be whole again if it sent
+//! nothing more. A request is allowed when the TAT, advanced by one request's interval, stays
+//! within one window of now. Unlike counting per fixed window on the wall clock, no boundary
+//! lets a client through twice its limit in a moment (the end of one window and the start of
+//! the next), and whether a burst is limited never depends on where it falls on the clock.
+//!
+//! One script reads and advances the TAT, so concurrent requests cannot both slip past the
+//! limit, and the key expires when the allowance is whole again, so an idle client leaves
+//! nothing behind. Every router (and every region sharing the Redis) uses the same key per
+//! client. The key-value store is not used: Spin's `default` store is a SQLite file, and a
+//! disk write per request would cost more than the request itself.
 
 use std::net::IpAddr;
 
@@ -17,13 +24,24 @@ pub struct Limit {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    Allowed { remaining: u32 },
+    Allowed,
     Limited { retry_after_secs: u64 },
 }
 
-/// Increments `KEYS[1]` and, when it is new, expires it after `ARGV[1]` ms; returns the count.
-pub const COUNT_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
-     if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+/// `KEYS[1]` the client's TAT; `ARGV` now, one request's interval and the window, in
+/// microseconds (integers, so the stored TAT is exact). Returns the requests still allowed
+/// now (≥ 0) when this one is allowed and recorded, or minus the microseconds until one is
+/// (≤ -1) when it is not, and then nothing is written.
+pub const GCRA_SCRIPT: &str = "local now = tonumber(ARGV[1]) \
+     local interval = tonumber(ARGV[2]) \
+     local window = tonumber(ARGV[3]) \
+     local tat = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now) \
+     local next_tat = tat + interval \
+     local wait = next_tat - window - now \
+     if wait > 0 then return -wait end \
+     redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', \
+         math.ceil((next_tat - now) / 1000)) \
+     return math.floor((window - (next_tat - now)) / interval)";
 
 /// The client part of the key: its address, or its /64 for IPv6 (one host owns a /64).
 fn client_key(client: Option<IpAddr>) -> String {
@@ -37,37 +55,39 @@ fn client_key(client: Option<IpAddr>) -> String {
     }
 }
 
-/// The window a request at `now_ms` counts in.
+/// One request's check against a client's limit: the script's key and arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
-    /// The Redis key counting this client's requests in this window.
+pub struct Check {
+    /// The Redis key holding this client's TAT.
     pub key: String,
-    /// How long the key must live: the rest of the window (at least 1 ms).
-    pub ttl_ms: u64,
-    ends_ms: u64,
+    /// `ARGV` of [`GCRA_SCRIPT`]: now, the interval, the window (µs).
+    pub arguments: [i64; 3],
 }
 
-impl Window {
+impl Check {
     pub fn at(client: Option<IpAddr>, limit: Limit, now_ms: u64) -> Self {
-        let window_ms = limit.window_ms.max(1);
-        let index = now_ms / window_ms;
-        let ends_ms = (index + 1) * window_ms;
+        let window_us = limit.window_ms.max(1).saturating_mul(1000);
+        let interval_us = (window_us / u64::from(limit.requests.max(1))).max(1);
+        let as_argument = |micros: u64| i64::try_from(micros).unwrap_or(i64::MAX);
         Self {
-            key: format!("geo-router:rate:{}:{index}", client_key(client)),
-            ttl_ms: (ends_ms - now_ms).max(1),
-            ends_ms,
+            key: format!("geo-router:rate:{}", client_key(client)),
+            arguments: [
+                as_argument(now_ms.saturating_mul(1000)),
+                as_argument(interval_us),
+                as_argument(window_us),
+            ],
         }
     }
+}
 
-    /// The verdict once Redis has counted this request as the `count`th of the window.
-    pub fn verdict(&self, count: i64, limit: Limit, now_ms: u64) -> Verdict {
-        let allowed = i64::from(limit.requests);
-        if count <= allowed {
-            let remaining = u32::try_from(allowed - count.max(0)).unwrap_or(0);
-            return Verdict::Allowed { remaining };
-        }
-        let retry_after_secs = self.ends_ms.saturating_sub(now_ms).div_ceil(1000).max(1);
-        Verdict::Limited { retry_after_secs }
+/// The verdict on the script's reply.
+pub fn verdict(reply: i64) -> Verdict {
+    if reply >= 0 {
+        return Verdict::Allowed;
+    }
+    let wait_us = reply.unsigned_abs();
+    Verdict::Limited {
+        retry_after_secs: wait_us.div_ceil(1_000_000).max(1),
     }
 }
 
@@ -76,50 +96,58 @@ mod tests {
     use super::*;
 
     const LIMIT: Limit = Limit {
-        requests: 2,
+        requests: 4,
         window_ms: 10_000,
     };
 
     #[test]
-    fn allows_up_to_the_limit_then_says_when_to_retry() {
-        let window = Window::at("192.0.2.1".parse().ok(), LIMIT, 1_000);
-        assert_eq!(window.ttl_ms, 9_000);
+    fn the_arguments_are_now_one_requests_interval_and_the_window_in_microseconds() {
+        let check = Check::at("192.0.2.1".parse().ok(), LIMIT, 1_500);
+        assert_eq!(check.key, "geo-router:rate:192.0.2.1");
+        assert_eq!(check.arguments, [1_500_000, 2_500_000, 10_000_000]);
+    }
+
+    #[test]
+    fn a_client_has_one_key_whenever_it_asks() {
+        let client = "192.0.2.1".parse().ok();
         assert_eq!(
-            window.verdict(1, LIMIT, 1_000),
-            Verdict::Allowed { remaining: 1 }
+            Check::at(client, LIMIT, 9_999).key,
+            Check::at(client, LIMIT, 10_000).key
         );
+    }
+
+    #[test]
+    fn a_zero_limit_still_gives_a_positive_interval() {
+        let none = Limit {
+            requests: 0,
+            window_ms: 0,
+        };
+        assert_eq!(Check::at(None, none, 0).arguments, [0, 1_000, 1_000]);
+    }
+
+    #[test]
+    fn a_negative_reply_says_when_to_retry_in_whole_seconds() {
+        assert_eq!(verdict(0), Verdict::Allowed);
+        assert_eq!(verdict(3), Verdict::Allowed);
         assert_eq!(
-            window.verdict(2, LIMIT, 1_000),
-            Verdict::Allowed { remaining: 0 }
-        );
-        assert_eq!(
-            window.verdict(3, LIMIT, 1_500),
+            verdict(-1),
             Verdict::Limited {
-                retry_after_secs: 9
+                retry_after_secs: 1
+            }
+        );
+        assert_eq!(
+            verdict(-2_000_001),
+            Verdict::Limited {
+                retry_after_secs: 3
             }
         );
     }
 
     #[test]
-    fn a_new_window_has_a_new_key() {
-        let client = "192.0.2.1".parse().ok();
-        let first = Window::at(client, LIMIT, 9_999);
-        let second = Window::at(client, LIMIT, 10_000);
-        assert_ne!(first.key, second.key);
-        assert_eq!(first.ttl_ms, 1);
-        assert_eq!(second.ttl_ms, 10_000);
-        assert_eq!(
-            first.key,
-            Window::at(client, LIMIT, 0).key,
-            "same window, same key"
-        );
-    }
-
-    #[test]
     fn ipv6_clients_are_counted_per_64() {
-        let key = |text: &str| Window::at(text.parse().ok(), LIMIT, 0).key;
+        let key = |text: &str| Check::at(text.parse().ok(), LIMIT, 0).key;
         assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_ne!(key("192.0.2.1"), Window::at(None, LIMIT, 0).key);
+        assert_ne!(key("192.0.2.1"), Check::at(None, LIMIT, 0).key);
     }
 }

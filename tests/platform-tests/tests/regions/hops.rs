@@ -120,6 +120,7 @@ async fn with_no_hop_secret_a_client_posing_as_a_region_is_rate_limited_like_any
     // The quick start: one region, hop_secret left empty.
     let app = TestApp::builder()
         .variable("rate_limit_requests", "3")
+        .variable("rate_limit_window_secs", "3600")
         .start()
         .await?;
     for _ in 0..3 {

@@ -2,6 +2,7 @@
 //! (`regional_redis_url`), and the catalog's refill leases, kept there too.
 
 use anyhow::Result;
+use geo_router_core::rate_limit::{Check, GCRA_SCRIPT, Limit, Verdict, verdict};
 use platform_tests::regions::*;
 use platform_tests::spin_test_host::TestRedis;
 use platform_tests::{Problem, TestApp, header, json_of};
@@ -42,7 +43,7 @@ async fn statuses(regions: &Regions, region: &str, client: &str, times: usize) -
 async fn clients_over_their_limit_get_429_with_retry_after() -> Result<()> {
     let regions = Regions::start(&[
         ("rate_limit_requests", "3"),
-        ("rate_limit_window_secs", "60"),
+        ("rate_limit_window_secs", "3600"),
     ])
     .await?;
     let brazilian = regions.entering("us-east", BRAZIL);
@@ -51,8 +52,9 @@ async fn clients_over_their_limit_get_429_with_retry_after() -> Result<()> {
     }
     let limited = brazilian.categories().send().await?;
     assert_eq!(limited.status(), 429);
+    // Three an hour: the next one is earned 20 minutes after the first.
     let retry_after: u64 = header(&limited, "retry-after").parse()?;
-    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!((1140..=1200).contains(&retry_after), "{retry_after}");
     assert_eq!(header(&limited, "x-served-by"), "us-east");
     let problem: Problem = json_of(limited, StatusCode::TOO_MANY_REQUESTS).await?;
     assert_eq!(problem.kind, "/problems/rate-limited");
@@ -64,10 +66,82 @@ async fn clients_over_their_limit_get_429_with_retry_after() -> Result<()> {
     Ok(())
 }
 
+/// The router's verdict on a request from `client` at `now_ms`, by its script on `redis`.
+async fn ask(
+    redis: &mut redis::aio::MultiplexedConnection,
+    client: &str,
+    limit: Limit,
+    now_ms: u64,
+) -> Result<Verdict> {
+    let check = Check::at(client.parse().ok(), limit, now_ms);
+    let reply: i64 = redis::cmd("EVAL")
+        .arg(GCRA_SCRIPT)
+        .arg(1)
+        .arg(&check.key)
+        .arg(&check.arguments[..])
+        .query_async(redis)
+        .await?;
+    Ok(verdict(reply))
+}
+
+/// The limiter's script on a real Redis, with the clock in the test's hands: a client may
+/// spend its whole allowance at once and then earns one request per `window / requests`,
+/// wherever the burst falls on the clock. (Counting per minute on the wall clock would let
+/// a second burst through just past the minute.)
+#[tokio::test]
+async fn a_limited_client_earns_one_request_per_interval_wherever_the_clock_is() -> Result<()> {
+    let server = TestRedis::spawn().await?;
+    let redis = &mut redis::Client::open(server.url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let limit = Limit {
+        requests: 3,
+        window_ms: 60_000,
+    };
+    let client = "192.0.2.7";
+    for _ in 0..3 {
+        assert_eq!(ask(redis, client, limit, 59_900).await?, Verdict::Allowed);
+    }
+    let twenty_seconds = Verdict::Limited {
+        retry_after_secs: 20,
+    };
+    assert_eq!(ask(redis, client, limit, 59_900).await?, twenty_seconds);
+    assert_eq!(
+        ask(redis, client, limit, 60_100).await?,
+        twenty_seconds,
+        "a new minute is no new allowance"
+    );
+    assert_eq!(
+        ask(redis, "192.0.2.8", limit, 60_100).await?,
+        Verdict::Allowed,
+        "another client has its own"
+    );
+    assert_eq!(
+        ask(redis, client, limit, 79_900).await?,
+        Verdict::Allowed,
+        "one earned after one interval"
+    );
+    assert!(matches!(
+        ask(redis, client, limit, 79_900).await?,
+        Verdict::Limited { .. }
+    ));
+    // Idle for a window: the whole allowance again, and the key lives no longer than that.
+    for _ in 0..3 {
+        assert_eq!(ask(redis, client, limit, 139_900).await?, Verdict::Allowed);
+    }
+    let ttl_ms: i64 = redis::cmd("PTTL")
+        .arg(Check::at(client.parse().ok(), limit, 0).key)
+        .query_async(redis)
+        .await?;
+    assert!((1..=60_000).contains(&ttl_ms), "{ttl_ms}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn with_redis_down_the_limiter_lets_requests_through() -> Result<()> {
     let app = TestApp::builder()
         .variable("rate_limit_requests", "2")
+        .variable("rate_limit_window_secs", "3600")
         .start()
         .await?;
     // Counted: the router's instance keeps this connection to Redis for its later requests.
@@ -99,7 +173,7 @@ async fn with_redis_down_the_limiter_lets_requests_through() -> Result<()> {
 async fn each_region_counts_its_entering_clients_in_its_own_redis() -> Result<()> {
     let limit = [
         ("rate_limit_requests", "3"),
-        ("rate_limit_window_secs", "60"),
+        ("rate_limit_window_secs", "3600"),
     ];
     let (regions, _redis) = regions_with_their_own_redis(&limit).await?;
     assert_eq!(
@@ -126,7 +200,7 @@ async fn each_region_counts_its_entering_clients_in_its_own_redis() -> Result<()
 async fn regions_without_their_own_redis_count_together_in_the_shared_one() -> Result<()> {
     let regions = Regions::start(&[
         ("rate_limit_requests", "3"),
-        ("rate_limit_window_secs", "60"),
+        ("rate_limit_window_secs", "3600"),
     ])
     .await?;
     assert_eq!(
@@ -148,7 +222,7 @@ async fn a_region_whose_own_redis_is_down_lets_requests_through_and_others_still
 -> Result<()> {
     let limit = [
         ("rate_limit_requests", "2"),
-        ("rate_limit_window_secs", "60"),
+        ("rate_limit_window_secs", "3600"),
     ];
     let (regions, own_redis) = regions_with_their_own_redis(&limit).await?;
     let eu_west = &own_redis[1];
