@@ -189,10 +189,16 @@ fn plan<'c>(
     let cart_home = gateway::cookie(headers, CART_HOME_COOKIE);
     // Read only where it can change the placement: most regions share their sessions.
     let sessions_regional = config.settings.sessions_regional;
-    let signed_in = sessions_regional && gateway::cookie(headers, SESSION_COOKIE).is_some();
+    let ties = routing::Ties {
+        signed_in: sessions_regional && gateway::cookie(headers, SESSION_COOKIE).is_some(),
+        sessions_regional,
+        cart_homed: cart_home
+            .as_deref()
+            .is_some_and(|home| config.topology.region(home).is_some()),
+    };
     routing::plan(
         &config.topology,
-        routing::placement(class, signed_in, sessions_regional),
+        routing::placement(class, &incoming.head.method, ties),
         incoming.location.coordinates,
         cart_home.as_deref(),
         status,

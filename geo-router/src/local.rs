@@ -34,10 +34,10 @@ pub async fn serve(
     let mut headers = component_headers(config, incoming, class, read_from);
     // Only an answer may add a cookie (a cart's new home, a write's consistency token): the
     // component sets the router's headers on any other, which then passes back untouched.
-    let cart_homed_here =
-        gateway::cookie(&head.headers, CART_HOME_COOKIE).as_deref() == Some(config.local());
+    let cart_home = gateway::cookie(&head.headers, CART_HOME_COOKIE);
+    let homes_cart = routing::homes_cart(class, &head.method, cart_home.as_deref(), config.local());
     let hands_over = set_cookies.is_empty()
-        && (class != RouteClass::Cart || cart_homed_here)
+        && !homes_cart
         && !consistency::sets_token(&head.method, head.path());
     if hands_over
         && let Some(value) =
@@ -102,7 +102,7 @@ pub async fn serve(
             description: None,
         });
     }
-    if class == RouteClass::Cart && succeeded && !cart_homed_here {
+    if homes_cart && succeeded {
         set_cookies.push(format!(
             "{CART_HOME_COOKIE}={local}; Path=/; Max-Age={CART_HOME_MAX_AGE_SECS}; HttpOnly; SameSite=Lax"
         ));

@@ -56,18 +56,54 @@ const CART_PREFIXES: [&str; 2] = ["/api/cart", "/api/checkout"];
 /// The session cookie (see `accounts-core`): a request carrying it is a signed-in user's.
 pub const SESSION_COOKIE: &str = "cp_session";
 
-/// Where a request is placed. With sessions in one region's key-value store (a host whose
-/// store is per region, e.g. Akamai Functions, where no store can be shared), a signed-in
-/// user's session, and the carts and checkouts tied to it, are only readable where they were
-/// written: the primary region, which serves sign-ins. Those requests are then placed like
-/// writes; anonymous reads stay in the nearest region.
-pub fn placement(class: RouteClass, signed_in: bool, sessions_regional: bool) -> RouteClass {
-    let tied_to_session = signed_in || class == RouteClass::Cart;
-    if sessions_regional && tied_to_session && class != RouteClass::Gateway {
+/// What ties a request to a region besides its class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ties {
+    /// It carries a session cookie.
+    pub signed_in: bool,
+    /// Sessions live in one region's key-value store (see [`placement`]).
+    pub sessions_regional: bool,
+    /// It names a cart home region the topology knows.
+    pub cart_homed: bool,
+}
+
+/// Where a request is placed.
+///
+/// A cart is born beside the PostgreSQL primary: every cart answer is priced from the
+/// primary and a checkout writes there statement by statement, so a cart homed across an
+/// ocean from the primary pays that distance many times per request, where the router's
+/// forward to the primary's region pays it once. The first change of a cart with no home
+/// is therefore placed like a write, and that region becomes its home; reading a cart with
+/// no home (an empty one) stays in the nearest region, which it does not home.
+///
+/// With sessions in one region's key-value store (a host whose store is per region, e.g.
+/// Akamai Functions, where no store can be shared), a signed-in user's session, and the
+/// carts and checkouts tied to it, are only readable where they were written: the primary
+/// region, which serves sign-ins. Those requests are then placed like writes; anonymous
+/// reads stay in the nearest region.
+pub fn placement(class: RouteClass, method: &Method, ties: Ties) -> RouteClass {
+    let tied_to_session = ties.signed_in || class == RouteClass::Cart;
+    let regional_session = ties.sessions_regional && tied_to_session;
+    let new_cart = class == RouteClass::Cart && !ties.cart_homed && !is_safe(method);
+    if class != RouteClass::Gateway && (regional_session || new_cart) {
         RouteClass::Write
     } else {
         class
     }
+}
+
+/// Whether a successful cart answer from `local` makes it the cart's home (the router then
+/// sets `cp_cart_region`): a change to a cart homed elsewhere or nowhere, or any request for
+/// a cart whose home was elsewhere (the home is down, and this region took the cart over).
+pub fn homes_cart(
+    class: RouteClass,
+    method: &Method,
+    cart_home: Option<&str>,
+    local: &str,
+) -> bool {
+    class == RouteClass::Cart
+        && cart_home != Some(local)
+        && (cart_home.is_some() || !is_safe(method))
 }
 
 /// Whether `path` is `prefix` or below it, by whole segments (`/api/cartx` is not `/api/cart`).
@@ -441,16 +477,70 @@ mod tests {
     #[test]
     fn with_regional_sessions_signed_in_and_cart_requests_are_placed_at_the_primary() {
         use RouteClass::*;
+        let get = &Method::GET;
+        let homed = |signed_in, sessions_regional| Ties {
+            signed_in,
+            sessions_regional,
+            cart_homed: true,
+        };
         for class in [Read, Cart, Write] {
-            assert_eq!(placement(class, true, true), Write, "{class:?} signed in");
-            assert_eq!(placement(class, true, false), class, "shared sessions");
+            assert_eq!(placement(class, get, homed(true, true)), Write, "{class:?}");
+            assert_eq!(placement(class, get, homed(true, false)), class, "shared");
         }
         assert_eq!(
-            placement(Read, false, true),
+            placement(Read, get, homed(false, true)),
             Read,
             "anonymous reads stay nearest"
         );
-        assert_eq!(placement(Cart, false, true), Write, "a visitor's cart too");
-        assert_eq!(placement(Gateway, true, true), Gateway);
+        assert_eq!(
+            placement(Cart, get, homed(false, true)),
+            Write,
+            "a visitor's cart too"
+        );
+        assert_eq!(placement(Gateway, get, homed(true, true)), Gateway);
+    }
+
+    #[test]
+    fn a_cart_is_born_beside_the_primary_and_then_stays_home() {
+        use RouteClass::*;
+        let no_home = Ties::default();
+        let put = &Method::PUT;
+        assert_eq!(placement(Cart, put, no_home), Write, "the first change");
+        assert_eq!(placement(Cart, &Method::POST, no_home), Write, "checkout");
+        assert_eq!(
+            placement(Cart, &Method::GET, no_home),
+            Cart,
+            "an empty cart"
+        );
+        let homed = Ties {
+            cart_homed: true,
+            ..no_home
+        };
+        assert_eq!(placement(Cart, put, homed), Cart, "then its home");
+        assert_eq!(placement(Read, put, no_home), Read, "not other requests");
+    }
+
+    #[test]
+    fn a_region_becomes_a_carts_home_by_changing_it_or_taking_it_over() {
+        use RouteClass::*;
+        let (get, put) = (&Method::GET, &Method::PUT);
+        assert!(homes_cart(Cart, put, None, "us-east"), "born here");
+        assert!(
+            !homes_cart(Cart, get, None, "eu-west"),
+            "an empty cart read"
+        );
+        assert!(
+            homes_cart(Cart, get, Some("ap-south"), "eu-west"),
+            "taken over"
+        );
+        assert!(
+            homes_cart(Cart, put, Some("ap-south"), "eu-west"),
+            "taken over"
+        );
+        assert!(
+            !homes_cart(Cart, put, Some("eu-west"), "eu-west"),
+            "home already"
+        );
+        assert!(!homes_cart(Read, put, None, "eu-west"));
     }
 }

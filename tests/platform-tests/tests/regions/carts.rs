@@ -1,4 +1,5 @@
-//! Carts live in their home region's key-value store.
+//! Carts live in their home region's key-value store: born beside the primary (us-east),
+//! taken over by another region when their home does not answer.
 
 use anyhow::{Context, Result};
 use commerce_core::views::{CartView, CheckoutResponse};
@@ -12,16 +13,19 @@ async fn cart_operations_follow_the_cart_home_cookie() -> Result<()> {
     let regions = Regions::start(&[]).await?;
     let user = regions.user(accounts_core::Role::Student).await?;
     let session = user.cookies();
+    let australian = regions.entering("eu-west", AUSTRALIA).with_cookies(session);
+    // Reading a cart that has none yet is answered nearby, and homes nothing.
+    let empty = australian.cart().send().await?;
+    assert_eq!(served_by(&empty), "ap-south");
+    assert_eq!(set_cookie(&empty, "cp_cart_region"), None);
+
+    // Its first change goes to the primary's region, which becomes its home: pricing and
+    // checkout talk to the primary, so that is where the cart is served fastest from afar.
     let course = fixtures::course("typography").id;
-    let put = regions
-        .entering("eu-west", AUSTRALIA)
-        .with_cookies(session)
-        .add_to_cart(course)
-        .send()
-        .await?;
-    assert_eq!(served_by(&put), "ap-south");
+    let put = australian.add_to_cart(course).send().await?;
+    assert_eq!(served_by(&put), "us-east");
     let home = set_cookie(&put, "cp_cart_region").context("cart home cookie")?;
-    assert_eq!(home, "cp_cart_region=ap-south");
+    assert_eq!(home, "cp_cart_region=us-east");
 
     // The same client, now travelling in Europe, still reaches its cart.
     let in_europe = regions.entering("eu-west", NETHERLANDS);
@@ -30,7 +34,7 @@ async fn cart_operations_follow_the_cart_home_cookie() -> Result<()> {
         .cart()
         .send()
         .await?;
-    assert_eq!(served_by(&cart), "ap-south");
+    assert_eq!(served_by(&cart), "us-east");
     let body: CartView = json_of(cart, StatusCode::OK).await?;
     assert_eq!(body.count, 1, "{body:?}");
     // Without the cookie, Europe serves an (empty) cart of its own.
@@ -61,19 +65,20 @@ async fn a_cart_outlives_its_home_region() -> Result<()> {
     let put = australian.add_to_cart(first).send().await?;
     assert_eq!(
         (put.status().as_u16(), served_by(&put)),
-        (200, "ap-south".into())
+        (200, "us-east".into())
     );
     let cookies = browser_cookies(user.cookies(), &put);
     assert!(cookies.contains("cp_cart_copy="), "{cookies}");
 
-    regions.stop("ap-south").await;
+    regions.stop("us-east").await;
 
-    // The cart's home is gone: eu-west takes the cart over from the browser's copy.
+    // The cart's home is gone: the client's nearest region takes the cart over from the
+    // browser's copy (the PostgreSQL primary itself still answers).
     let read = australian.with_cookies(&cookies).cart().send().await?;
-    assert_eq!(served_by(&read), "eu-west");
+    assert_eq!(served_by(&read), "ap-south");
     assert_eq!(
         set_cookie(&read, "cp_cart_region").as_deref(),
-        Some("cp_cart_region=eu-west")
+        Some("cp_cart_region=ap-south")
     );
     let cookies = browser_cookies(&cookies, &read);
     let cart: CartView = json_of(read, StatusCode::OK).await?;
@@ -87,7 +92,7 @@ async fn a_cart_outlives_its_home_region() -> Result<()> {
         .await?;
     assert_eq!(
         (add.status().as_u16(), served_by(&add)),
-        (200, "eu-west".into())
+        (200, "ap-south".into())
     );
     let cookies = browser_cookies(&cookies, &add);
     let cart: CartView = json_of(add, StatusCode::OK).await?;
@@ -123,10 +128,10 @@ async fn a_cart_whose_home_is_down_and_left_no_copy_is_unavailable_not_empty() -
         .with_cookies(user.cookies());
     let course = fixtures::course("async-rust").id;
     australian.add_to_cart(course).await?;
-    regions.stop("ap-south").await;
+    regions.stop("us-east").await;
     // A browser that kept the cart's home but not its copy.
     let australian =
-        australian.with_cookies(&format!("{}; cp_cart_region=ap-south", user.cookies()));
+        australian.with_cookies(&format!("{}; cp_cart_region=us-east", user.cookies()));
     let read = australian.cart().send().await?;
     assert!(read.headers().contains_key("retry-after"));
     let problem: Problem = json_of(read, StatusCode::SERVICE_UNAVAILABLE).await?;

@@ -3,7 +3,7 @@
 //! come from a client.
 
 use anyhow::Result;
-use platform_tests::{PASSWORD, TestApp, header};
+use platform_tests::{PASSWORD, TestApp, header, set_cookie};
 use reqwest::Method;
 use uuid::Uuid;
 
@@ -50,22 +50,27 @@ async fn every_public_route_and_unknown_paths_pass_through_the_router() -> Resul
             "{component} {path}"
         );
     }
-    // A cart already homed here gets no new cookie, so its component sets the router's
-    // headers (they are handed over), and they are the same.
-    let homed = app
-        .with_cookies("cp_cart_region=local")
+    // A cart whose home cookie names no region this router knows is homed here by a new
+    // cookie, which only the router can add: it sets its headers on that answer itself,
+    // and they are the same as the ones it hands over (the loop above, /api/cart included).
+    let rehomed = app
+        .with_cookies("cp_cart_region=elsewhere")
         .get("/api/cart")
         .await?;
-    assert_eq!(homed.status(), 200);
-    assert_eq!(header(&homed, "x-served-by"), "local");
-    let timing = header(&homed, "server-timing");
+    assert_eq!(rehomed.status(), 200);
+    assert_eq!(
+        set_cookie(&rehomed, "cp_cart_region").as_deref(),
+        Some("cp_cart_region=local")
+    );
+    assert_eq!(header(&rehomed, "x-served-by"), "local");
+    let timing = header(&rehomed, "server-timing");
     assert!(
         timing.contains("router;dur=") && timing.contains("component;dur="),
         "{timing}"
     );
-    assert_eq!(header(&homed, "x-content-type-options"), "nosniff");
-    assert!(header(&homed, "vary").contains("Origin"));
-    assert_eq!(homed.headers().get_all("server-timing").iter().count(), 1);
+    assert_eq!(header(&rehomed, "x-content-type-options"), "nosniff");
+    assert!(header(&rehomed, "vary").contains("Origin"));
+    assert_eq!(rehomed.headers().get_all("server-timing").iter().count(), 1);
     // /health and /alive are answered by the router itself, whatever it wraps.
     for path in ["/alive", "/health"] {
         let response = app.get(path).await?;
@@ -132,11 +137,12 @@ async fn a_client_cannot_pose_as_the_router_to_a_component() -> Result<()> {
 
     // The response headers the router hands a component are the router's alone: a
     // client's list (a cookie, another region's name) is dropped, both where the component
-    // sets the router's headers (the catalog) and where the router does (the cart).
+    // sets the router's headers (the catalog) and where the router does (a cart it rehomes).
     let forged = r#"[["set-cookie","cp_session=forged"],["x-served-by","mars"]]"#;
     for path in ["/api/courses", "/api/cart"] {
         let answer = app
             .request(Method::GET, path)
+            .header("cookie", "cp_cart_region=elsewhere")
             .header("x-cp-response-headers", forged)
             .send()
             .await?;
