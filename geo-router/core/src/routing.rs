@@ -20,8 +20,10 @@ pub const MAX_ATTEMPTS: u32 = 2;
 pub enum RouteClass {
     /// `/health` and `/alive`: about this region, answered here.
     Gateway,
-    /// Changes to accounts, sessions, orders, admin data: served next to the primary.
-    Write,
+    /// Requests whose data only the PostgreSQL primary holds: every change but a cart's,
+    /// and reads of accounts, orders, enrollments and admin data (never read from a
+    /// replica). Served next to the primary, where their statements do not cross an ocean.
+    Primary,
     /// Cart operations and checkout (which reads the cart): served by the cart's home region.
     Cart,
     /// Everything else: nearest region, replica unless the client must see its writes.
@@ -32,7 +34,7 @@ impl RouteClass {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Gateway => "gateway",
-            Self::Write => "write",
+            Self::Primary => "primary",
             Self::Cart => "cart",
             Self::Read => "read",
         }
@@ -48,6 +50,11 @@ const WRITE_PREFIXES: [&str; 6] = [
     "/api/courses",
     "/api/orders",
 ];
+
+/// Path prefixes whose reads are served from the primary alone (the accounts and checkout
+/// components have no replica and no cache): the signed-in user (`/api/me`, with their
+/// enrollments), orders, admin views.
+const PRIMARY_READ_PREFIXES: [&str; 3] = ["/api/me", "/api/orders", "/api/admin"];
 
 /// Carts live in their home region's key-value store, so checkout, which turns the cart
 /// into an order, runs there too (it reaches the PostgreSQL primary from any region).
@@ -86,7 +93,7 @@ pub fn placement(class: RouteClass, method: &Method, ties: Ties) -> RouteClass {
     let regional_session = ties.sessions_regional && tied_to_session;
     let new_cart = class == RouteClass::Cart && !ties.cart_homed && !is_safe(method);
     if class != RouteClass::Gateway && (regional_session || new_cart) {
-        RouteClass::Write
+        RouteClass::Primary
     } else {
         class
     }
@@ -119,8 +126,13 @@ pub fn classify(method: &Method, path: &str) -> RouteClass {
     if CART_PREFIXES.iter().any(|prefix| has_prefix(path, prefix)) {
         return RouteClass::Cart;
     }
-    if writes_primary(method, path) {
-        return RouteClass::Write;
+    let reads_primary = || {
+        PRIMARY_READ_PREFIXES
+            .iter()
+            .any(|prefix| has_prefix(path, prefix))
+    };
+    if writes_primary(method, path) || reads_primary() {
+        return RouteClass::Primary;
     }
     RouteClass::Read
 }
@@ -188,7 +200,7 @@ pub fn plan<'t>(
         |region: &Region| region.name == local.name || status(&region.name) != Status::Down;
     let by_distance = topology.by_distance(client.unwrap_or_else(|| local.coordinates()));
     let preferred = match class {
-        RouteClass::Write => Some((topology.primary(), Reason::Primary)),
+        RouteClass::Primary => Some((topology.primary(), Reason::Primary)),
         RouteClass::Cart => cart_home
             .and_then(|name| topology.region(name))
             .map(|region| (region, Reason::CartHome)),
@@ -297,14 +309,17 @@ mod tests {
         assert_eq!(classify(&Method::POST, "/api/checkout"), RouteClass::Cart);
         assert!(writes_primary(&Method::POST, "/api/checkout"));
         assert!(!writes_primary(&Method::PUT, "/api/cart/items/x"));
-        assert_eq!(classify(&Method::DELETE, "/api/session"), RouteClass::Write);
+        assert_eq!(
+            classify(&Method::DELETE, "/api/session"),
+            RouteClass::Primary
+        );
         assert_eq!(
             classify(&Method::PATCH, "/api/courses/x"),
-            RouteClass::Write
+            RouteClass::Primary
         );
         assert_eq!(
             classify(&Method::POST, "/api/admin/outbox/relay"),
-            RouteClass::Write
+            RouteClass::Primary
         );
         assert_eq!(
             classify(&Method::PUT, "/api/cart/items/x"),
@@ -313,6 +328,14 @@ mod tests {
         assert_eq!(classify(&Method::GET, "/api/cart"), RouteClass::Cart);
         assert_eq!(classify(&Method::GET, "/api/courses"), RouteClass::Read);
         assert_eq!(classify(&Method::GET, "/api/session"), RouteClass::Read);
+        for primary_only in ["/api/me", "/api/me/enrollments", "/api/orders/o1"] {
+            assert_eq!(
+                classify(&Method::GET, primary_only),
+                RouteClass::Primary,
+                "{primary_only}"
+            );
+        }
+        assert_eq!(classify(&Method::GET, "/api/media"), RouteClass::Read);
         assert_eq!(
             classify(&Method::POST, "/api/cartography"),
             RouteClass::Read
@@ -370,7 +393,7 @@ mod tests {
     #[test]
     fn writes_go_to_the_primary_region_or_the_nearest_when_it_is_down() {
         let topology = topology("ap-south");
-        let plan = plan(&topology, RouteClass::Write, Some(MUMBAI), None, all_up);
+        let plan = plan(&topology, RouteClass::Primary, Some(MUMBAI), None, all_up);
         assert_eq!(names(&plan), ["us-east", "ap-south", "eu-west"]);
         assert_eq!(plan.reason, Reason::Primary);
         let primary_down = |name: &str| {
@@ -382,7 +405,7 @@ mod tests {
         };
         let plan = super::plan(
             &topology,
-            RouteClass::Write,
+            RouteClass::Primary,
             Some(MUMBAI),
             None,
             primary_down,
@@ -483,8 +506,12 @@ mod tests {
             sessions_regional,
             cart_homed: true,
         };
-        for class in [Read, Cart, Write] {
-            assert_eq!(placement(class, get, homed(true, true)), Write, "{class:?}");
+        for class in [Read, Cart, Primary] {
+            assert_eq!(
+                placement(class, get, homed(true, true)),
+                Primary,
+                "{class:?}"
+            );
             assert_eq!(placement(class, get, homed(true, false)), class, "shared");
         }
         assert_eq!(
@@ -494,7 +521,7 @@ mod tests {
         );
         assert_eq!(
             placement(Cart, get, homed(false, true)),
-            Write,
+            Primary,
             "a visitor's cart too"
         );
         assert_eq!(placement(Gateway, get, homed(true, true)), Gateway);
@@ -505,8 +532,8 @@ mod tests {
         use RouteClass::*;
         let no_home = Ties::default();
         let put = &Method::PUT;
-        assert_eq!(placement(Cart, put, no_home), Write, "the first change");
-        assert_eq!(placement(Cart, &Method::POST, no_home), Write, "checkout");
+        assert_eq!(placement(Cart, put, no_home), Primary, "the first change");
+        assert_eq!(placement(Cart, &Method::POST, no_home), Primary, "checkout");
         assert_eq!(
             placement(Cart, &Method::GET, no_home),
             Cart,

@@ -43,15 +43,20 @@ async fn with_regional_sessions_a_user_stays_signed_in_wherever_they_enter() -> 
 #[tokio::test]
 async fn per_region_sessions_without_the_setting_sign_users_out_elsewhere() -> Result<()> {
     // What the setting prevents: routers that believe sessions are shared serve a
-    // signed-in read in the nearest region, whose store never saw the session.
+    // signed-in catalog read in the nearest region, whose store never saw the session: an
+    // admin's draft is then as good as missing.
     let regions = Regions::start_with_regional_sessions(&[("sessions_regional", "false")]).await?;
-    let credentials = regions.db.create_user(Role::Student).await?;
-    let user = regions
+    let credentials = regions.db.create_user(Role::Admin).await?;
+    let admin = regions
         .entering("eu-west", NETHERLANDS)
         .signed_in(&credentials)
         .await?;
-    let me = user.me().send().await?;
-    assert_eq!(served_by(&me), "eu-west");
-    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    let draft = admin.get("/api/courses/secret-rust-draft").await?;
+    assert_eq!(served_by(&draft), "eu-west");
+    assert_eq!(draft.status(), StatusCode::NOT_FOUND);
+    // Requests whose data only the primary holds are served beside it, sessions included.
+    let me = admin.me().send().await?;
+    assert_eq!(served_by(&me), "us-east");
+    assert_eq!(me.status(), StatusCode::OK);
     Ok(())
 }
