@@ -31,11 +31,12 @@ pub async fn serve(
     let mut timings = Vec::new();
     let mut set_cookies = Vec::new();
     let read_from = read_from(config, incoming, &mut timings, &mut set_cookies).await;
-    let mut headers = component_headers(config, incoming, class, read_from);
+    let cart_home = gateway::cookie(&head.headers, CART_HOME_COOKIE);
+    let cart_home = cart_home.as_deref();
+    let mut headers = component_headers(config, incoming, class, read_from, cart_home);
     // Only an answer may add a cookie (a cart's new home, a write's consistency token): the
     // component sets the router's headers on any other, which then passes back untouched.
-    let cart_home = gateway::cookie(&head.headers, CART_HOME_COOKIE);
-    let homes_cart = routing::homes_cart(class, &head.method, cart_home.as_deref(), config.local());
+    let homes_cart = routing::homes_cart(class, &head.method, cart_home, config.local());
     let hands_over = set_cookies.is_empty()
         && !homes_cart
         && !consistency::sets_token(&head.method, head.path());
@@ -72,43 +73,35 @@ pub async fn serve(
             return outcome;
         }
     };
-    if hands_over && carries_gateway_headers(&response) {
-        return Outcome {
-            reply: Reply::Complete(response),
-            class,
-            reason: routing::Reason::Local,
-            served_by: Some(config.local().to_owned()),
-            read_from: Some(read_from),
-            attempts: 1,
-            timings,
-            error: None,
-            set_cookies,
-        };
-    }
-    let succeeded = (200..300).contains(&response.get_status_code());
     let local = config.local();
-    if succeeded && consistency::sets_token(&head.method, head.path()) {
-        let started = Instant::now();
-        match db::primary_position(&config.database_url).await {
-            Ok(position) => set_cookies.push(consistency::token_cookie(position, local)),
-            Err(error) => incoming.logger.error(
-                Event::Degraded,
-                format_args!("no consistency token: primary WAL position unknown: {error}"),
-            ),
+    let reply = if hands_over && carries_gateway_headers(&response) {
+        Reply::Complete(response)
+    } else {
+        let succeeded = (200..300).contains(&response.get_status_code());
+        if succeeded && consistency::sets_token(&head.method, head.path()) {
+            let started = Instant::now();
+            match db::primary_position(&config.database_url).await {
+                Ok(position) => set_cookies.push(consistency::token_cookie(position, local)),
+                Err(error) => incoming.logger.error(
+                    Event::Degraded,
+                    format_args!("no consistency token: primary WAL position unknown: {error}"),
+                ),
+            }
+            timings.push(Timing {
+                name: "wal-position",
+                millis: millis(started.elapsed()),
+                description: None,
+            });
         }
-        timings.push(Timing {
-            name: "wal-position",
-            millis: millis(started.elapsed()),
-            description: None,
-        });
-    }
-    if homes_cart && succeeded {
-        set_cookies.push(format!(
-            "{CART_HOME_COOKIE}={local}; Path=/; Max-Age={CART_HOME_MAX_AGE_SECS}; HttpOnly; SameSite=Lax"
-        ));
-    }
+        if homes_cart && succeeded {
+            set_cookies.push(format!(
+                "{CART_HOME_COOKIE}={local}; Path=/; Max-Age={CART_HOME_MAX_AGE_SECS}; HttpOnly; SameSite=Lax"
+            ));
+        }
+        Reply::Passed(response)
+    };
     Outcome {
-        reply: Reply::Passed(response),
+        reply,
         class,
         reason: routing::Reason::Local,
         served_by: Some(local.to_owned()),
@@ -176,6 +169,7 @@ fn component_headers(
     incoming: &Incoming,
     class: RouteClass,
     read_from: ReadFrom,
+    cart_home: Option<&str>,
 ) -> HeaderMap {
     let head = &incoming.head;
     let mut headers = HeaderMap::with_capacity(head.headers.len() + 4);
@@ -198,9 +192,9 @@ fn component_headers(
     // Served here although the cart lives elsewhere: its home did not answer. The cart
     // component then recovers the cart from the browser's copy, or says it cannot.
     if class == RouteClass::Cart
-        && let Some(home) = gateway::cookie(&head.headers, CART_HOME_COOKIE)
-            .filter(|home| home != config.local())
-            .and_then(|home| config.topology.region(&home))
+        && let Some(home) = cart_home
+            .filter(|home| *home != config.local())
+            .and_then(|home| config.topology.region(home))
     {
         set(platform::request::CART_HOME_HEADER, &home.name);
     }
